@@ -1,0 +1,175 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/** Durations in config: a number of milliseconds or `30s`, `5m`, `1h`, `5d`. */
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration, expected e.g. 30s, 5m, 1h, 5d` });
+    return z.NEVER;
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+});
+
+/** Byte sizes: a number or `25MB`, `64KB`, `1GB` (binary multiples). */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size, expected e.g. 64KB, 25MB` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+  return Math.round(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
+});
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, {
+    message: 'must be a DNS host name such as mx.example.com',
+  });
+
+const domainName = hostname.transform((s) => s.toLowerCase());
+
+const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), {
+  message: 'must be an IP address or CIDR range such as 127.0.0.0/8 or ::1/128',
+});
+
+export const listenerProtocols = [
+  'smtp',
+  'submission',
+  'submissions',
+  'imap',
+  'imaps',
+  'pop3',
+  'pop3s',
+  'http',
+] as const;
+export type ListenerProtocol = (typeof listenerProtocols)[number];
+
+const listener = z
+  .object({
+    protocol: z.enum(listenerProtocols),
+    address: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    /** Accept HAProxy PROXY protocol headers on this listener. */
+    proxyProtocol: z.boolean().default(false),
+  })
+  .strict();
+
+const transport = z.string().refine((s) => /^(mailbox|maildir|discard|sandbox|relay:[^:\s]+(:\d{1,5})?)$/.test(s), {
+  message: 'must be one of mailbox, maildir, discard, sandbox or relay:HOST:PORT',
+});
+
+export const configSchema = z
+  .object({
+    hostname: hostname.default(() => defaultHostname()),
+    dataDir: z.string().min(1).default('./data'),
+    mode: z.enum(['normal', 'sandbox']).default('normal'),
+    store: z
+      .discriminatedUnion('driver', [
+        z.object({ driver: z.literal('sqlite'), path: z.string().optional() }).strict(),
+        z.object({ driver: z.literal('postgres'), url: z.string().url() }).strict(),
+      ])
+      .prefault({ driver: 'sqlite' }),
+    listeners: z.array(listener).prefault(() => defaultListeners()),
+    tls: z
+      .object({
+        cert: z.string().min(1),
+        key: z.string().min(1),
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      })
+      .strict()
+      .optional(),
+    domains: z
+      .array(z.object({ name: domainName, transport: transport.default('mailbox') }).strict())
+      .prefault([{ name: 'localhost' }]),
+    relay: z
+      .object({ networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']) })
+      .strict()
+      .prefault({}),
+    dns: z
+      .object({ servers: z.array(z.string()).default([]), timeout: duration.default(5000) })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        messageSize: byteSize.default(26_214_400),
+        recipients: z.number().int().positive().default(1000),
+        /** Longest command line, octets including CRLF (RFC 5321 4.5.3.1.4 says 512). */
+        commandLength: z.number().int().min(512).default(512),
+        /** Longest text line in DATA, octets including CRLF; longer lines end the session. */
+        lineLength: byteSize.default(65_536),
+        messagesPerConnection: z.number().int().positive().default(100),
+        connections: z.number().int().positive().default(1000),
+        perIp: z.number().int().positive().default(20),
+        commandTimeout: duration.default(300_000),
+        dataTimeout: duration.default(600_000),
+        errors: z.number().int().positive().default(20),
+        receivedHeaders: z.number().int().positive().default(50),
+      })
+      .strict()
+      .prefault({}),
+    smtp: z
+      .object({
+        /** Answer EXPN with alias expansion instead of 502. */
+        expn: z.boolean().default(false),
+        /** What to do with a bare CR or LF in DATA: reject it (default) or normalize it to CRLF. */
+        bareLineEndings: z.enum(['reject', 'normalize']).default('reject'),
+        /** Banner text after the host name in the 220 greeting. */
+        banner: z.string().default('ESMTP mailroom'),
+        /** Wait before the greeting to catch early talkers (pregreet). 0 disables the check. */
+        greetDelay: duration.default(0),
+      })
+      .strict()
+      .prefault({}),
+    queue: z
+      .object({
+        retry: z.array(duration).min(1).default([300_000, 600_000, 1_200_000, 2_400_000, 3_600_000]),
+        lifetime: duration.default(5 * 86_400_000),
+        delayWarning: duration.default(4 * 3_600_000),
+        /** How many deliveries run at once on this node. */
+        concurrency: z.number().int().positive().default(20),
+        /** How long a node owns a claimed recipient before another node may take it. */
+        lease: duration.default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({ drainTimeout: duration.default(30_000) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ListenerConfig = Config['listeners'][number];
+export type Limits = Config['limits'];
+
+function defaultHostname(): string {
+  const h = os.hostname();
+  return /^[A-Za-z0-9.-]+$/.test(h) && h.length > 0 ? h : 'localhost';
+}
+
+function defaultListeners(): z.input<typeof listener>[] {
+  const address = '127.0.0.1';
+  return [
+    { protocol: 'smtp', address, port: 2525 },
+    { protocol: 'submission', address, port: 2587 },
+    { protocol: 'submissions', address, port: 2465 },
+    { protocol: 'imap', address, port: 2143 },
+    { protocol: 'imaps', address, port: 2993 },
+    { protocol: 'pop3', address, port: 2110 },
+    { protocol: 'pop3s', address, port: 2995 },
+    { protocol: 'http', address, port: 8025 },
+  ];
+}

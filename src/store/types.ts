@@ -1,0 +1,240 @@
+/**
+ * The Store contract. Every implementation (sqlite today, postgres later) passes the same
+ * contract test suite in test/store/store-contract.ts. All methods are async so that a
+ * networked implementation fits the same shape; timestamps are epoch milliseconds.
+ */
+
+/** How a local domain's mail is delivered. `relay:host:port` forwards to a smarthost. */
+export type DomainTransport = 'mailbox' | 'maildir' | 'discard' | 'sandbox' | `relay:${string}`;
+
+export interface Domain {
+  name: string; // lower-case ASCII (A-label)
+  transport: DomainTransport;
+  createdAt: number;
+}
+
+export interface User {
+  id: number;
+  address: string; // local@domain, local part as given (case kept), domain lower-case
+  passwordHash: string; // scrypt$N$r$p$salt$hash
+  disabled: boolean;
+  quotaBytes: number | null;
+  createdAt: number;
+}
+
+export interface Alias {
+  /** `local@domain` or `@domain` for a catch-all. */
+  source: string;
+  destinations: string[];
+  createdAt: number;
+}
+
+/** Recipient states, as DESIGN.md names them. */
+export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'delivered' | 'bounced' | 'held' | 'expired';
+
+/** DSN NOTIFY (RFC 3461): NEVER, or any of SUCCESS, FAILURE, DELAY. */
+export type DsnNotify = 'NEVER' | 'SUCCESS' | 'FAILURE' | 'DELAY';
+
+export interface NewRecipient {
+  address: string;
+  /** ORCPT parameter, decoded: `rfc822;user@example.com`. */
+  orcpt: string | null;
+  notify: DsnNotify[] | null;
+}
+
+export interface NewMessage {
+  id: string;
+  mailFrom: string; // '' for the null reverse-path
+  /** Body type declared at MAIL FROM: 7BIT, 8BITMIME or BINARYMIME. */
+  bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME';
+  smtputf8: boolean;
+  dsnRet: 'FULL' | 'HDRS' | null;
+  dsnEnvid: string | null;
+  size: number; // bytes of the stored message, including our Received: header
+  blobRef: string;
+  receivedAt: number;
+  /** Who handed it to us: client IP, HELO, TLS, auth user, listener. Free-form for logs and the timeline. */
+  client: Record<string, unknown>;
+  recipients: NewRecipient[];
+}
+
+export interface Message extends Omit<NewMessage, 'recipients'> {}
+
+export interface Recipient {
+  id: number;
+  messageId: string;
+  address: string;
+  orcpt: string | null;
+  notify: DsnNotify[] | null;
+  state: RecipientState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastReply: string | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  updatedAt: number;
+}
+
+/** The outcome of one delivery attempt, applied atomically with the lease release. */
+export interface DeliveryResult {
+  recipientId: number;
+  /** Node that holds the lease; the update is refused if the lease moved on. */
+  leaseOwner: string;
+  state: 'delivered' | 'deferred' | 'bounced' | 'expired';
+  reply: string;
+  nextAttemptAt?: number;
+}
+
+export interface Mailbox {
+  id: number;
+  userId: number;
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  specialUse: string | null;
+}
+
+export interface MailboxMessage {
+  mailboxId: number;
+  uid: number;
+  blobRef: string;
+  size: number;
+  flags: string[];
+  internalDate: number;
+  modseq: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  at: number;
+  messageId: string | null;
+  recipient: string | null;
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  at: number;
+  messageId: string | null;
+  recipient?: string | null;
+  type: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface QueueFilter {
+  states?: RecipientState[];
+  messageId?: string;
+  limit?: number;
+}
+
+export interface QueueSummary {
+  byState: Partial<Record<RecipientState, number>>;
+  total: number;
+}
+
+/** The durable state of mailroom. */
+export interface Store {
+  readonly driver: 'sqlite' | 'postgres';
+
+  /** Apply pending migrations; safe to call at every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // domains
+  addDomain(name: string, transport: DomainTransport): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | null>;
+  listDomains(): Promise<Domain[]>;
+  /** Removes the domain; returns false when it did not exist. */
+  removeDomain(name: string): Promise<boolean>;
+
+  // users
+  addUser(address: string, passwordHash: string, opts?: { quotaBytes?: number | null }): Promise<User>;
+  /** Case-insensitive lookup on the whole address. */
+  getUser(address: string): Promise<User | null>;
+  getUserById(id: number): Promise<User | null>;
+  listUsers(domain?: string): Promise<User[]>;
+  setPassword(address: string, passwordHash: string): Promise<boolean>;
+  removeUser(address: string): Promise<boolean>;
+
+  // aliases
+  addAlias(source: string, destinations: string[]): Promise<Alias>;
+  getAlias(source: string): Promise<Alias | null>;
+  listAliases(domain?: string): Promise<Alias[]>;
+  /** Removes the whole alias, or only the given destinations of it. */
+  removeAlias(source: string, destinations?: string[]): Promise<boolean>;
+
+  // messages and the queue
+  /**
+   * Commit envelopes and their recipients (state `queued`) in one transaction. The blobs they
+   * reference must already be durable. Several messages in one call is the group commit.
+   */
+  commitMessages(messages: NewMessage[]): Promise<void>;
+  getMessage(id: string): Promise<Message | null>;
+  getRecipients(messageId: string): Promise<Recipient[]>;
+  /** Delete a message and its recipients (all must be final); returns its blob ref. */
+  deleteMessage(id: string): Promise<string | null>;
+  /**
+   * Lease up to `limit` due recipients (`queued`/`deferred` with next_attempt_at <= now, or
+   * `delivering` whose lease expired) for `leaseMs`; they become `delivering` owned by `node`.
+   */
+  claimDue(node: string, limit: number, now: number, leaseMs: number): Promise<Recipient[]>;
+  /** Extend leases still held by `node`; returns the ids still held. */
+  renewLeases(node: string, recipientIds: number[], until: number): Promise<number[]>;
+  /** Apply delivery outcomes; each applies only while `leaseOwner` still holds the lease. */
+  completeDeliveries(results: DeliveryResult[], now: number): Promise<number>;
+  /** Earliest next_attempt_at of any waiting recipient, or null when none waits. */
+  nextDueAt(): Promise<number | null>;
+  listQueue(filter?: QueueFilter): Promise<Recipient[]>;
+  queueSummary(): Promise<QueueSummary>;
+  /** Hold / release / retry-now for recipients not being delivered; returns how many changed. */
+  setRecipientState(ids: number[], state: 'held' | 'queued', now: number): Promise<number>;
+  /** Messages whose every recipient is final (delivered/bounced/expired), oldest first. */
+  listFinishedMessages(limit: number): Promise<string[]>;
+
+  // mailboxes
+  /** Get or create the named mailbox of a user. */
+  ensureMailbox(userId: number, name: string, specialUse?: string | null): Promise<Mailbox>;
+  getMailbox(userId: number, name: string): Promise<Mailbox | null>;
+  listMailboxes(userId: number): Promise<Mailbox[]>;
+  /**
+   * Append a message to a mailbox, assigning the next UID and MODSEQ atomically.
+   * `dedupeKey` (e.g. `recipientId`) makes a repeated append a no-op returning the first UID,
+   * so a retried delivery after a crash never shows the message twice.
+   */
+  appendMailboxMessage(
+    mailboxId: number,
+    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
+  ): Promise<MailboxMessage>;
+  listMailboxMessages(mailboxId: number): Promise<MailboxMessage[]>;
+  /** Whether any mailbox message or queued message still references the blob. */
+  blobInUse(blobRef: string): Promise<boolean>;
+
+  // events (timeline)
+  appendEvents(events: NewEvent[]): Promise<void>;
+  listEvents(messageId: string): Promise<StoredEvent[]>;
+}
+
+/** Durable storage for message bodies. Refs are opaque strings. */
+export interface BlobStore {
+  /**
+   * Open a writer for a new blob. `commit()` makes it durable (file and directory fsync'd) and
+   * returns its ref; `abort()` removes what was written.
+   */
+  create(id: string): Promise<BlobWriter>;
+  /** The whole blob. */
+  read(ref: string): Promise<Buffer>;
+  /** Stream the blob. */
+  stream(ref: string): NodeJS.ReadableStream;
+  size(ref: string): Promise<number>;
+  remove(ref: string): Promise<void>;
+}
+
+export interface BlobWriter {
+  readonly id: string;
+  /** Bytes written so far. */
+  readonly size: number;
+  write(chunk: Buffer): Promise<void>;
+  commit(): Promise<string>;
+  abort(): Promise<void>;
+}
