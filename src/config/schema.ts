@@ -56,8 +56,6 @@ const listener = z
     protocol: z.enum(listenerProtocols),
     address: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535),
-    /** Accept HAProxy PROXY protocol headers on this listener. */
-    proxyProtocol: z.boolean().default(false),
   })
   .strict();
 

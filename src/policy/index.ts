@@ -1,0 +1,2 @@
+export type { ClientIdentity, RecipientVerdict } from './relay.js';
+export { RecipientPolicy } from './relay.js';

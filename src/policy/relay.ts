@@ -1,0 +1,52 @@
+import type { CidrSet } from '../net/cidr.js';
+import type { Router } from '../router/index.js';
+import { isRoutingTrick, type Mailbox } from '../smtp/address.js';
+import { type Reply, reply } from '../smtp/reply.js';
+
+/** Who is asking to send: enough to make relay decisions. */
+export interface ClientIdentity {
+  ip: string;
+  /** Authenticated user address, when the client used AUTH. */
+  user: string | null;
+}
+
+export type RecipientVerdict =
+  | { ok: true; addresses: string[]; local: boolean }
+  | { ok: false; reply: Reply; reason: string };
+
+const relayDenied = reply(550, '5.7.1', 'Relay access denied');
+
+/**
+ * The RCPT decision: local recipients must exist; anything else is relayed only for
+ * authenticated clients and clients inside relay.networks. Routing tricks (`%`, `!`,
+ * quoted `@`, source routes) are never honoured, so they are refused outright.
+ */
+export class RecipientPolicy {
+  constructor(
+    private readonly router: Router,
+    private readonly relayNetworks: CidrSet,
+  ) {}
+
+  /** May this client relay to non-local domains? */
+  mayRelay(client: ClientIdentity): boolean {
+    return client.user !== null || this.relayNetworks.has(client.ip);
+  }
+
+  /** Decide one recipient. */
+  async check(client: ClientIdentity, mailbox: Mailbox): Promise<RecipientVerdict> {
+    const local = await this.router.localDomain(mailbox.domain);
+    if (isRoutingTrick(mailbox) && !(mailbox.sourceRoute.length > 0 && !local && this.mayRelay(client))) {
+      return { ok: false, reply: relayDenied, reason: 'routing trick' };
+    }
+    if (!local) {
+      if (!this.mayRelay(client)) return { ok: false, reply: relayDenied, reason: 'relay denied' };
+      return { ok: true, addresses: [mailbox.address], local: false };
+    }
+    const expansion = await this.router.expand(mailbox.address);
+    if (expansion.ok) return { ok: true, addresses: expansion.addresses, local: true };
+    if (expansion.reason === 'alias-loop') {
+      return { ok: false, reply: reply(554, '5.4.6', 'Alias expansion loop detected'), reason: 'alias loop' };
+    }
+    return { ok: false, reply: reply(550, '5.1.1', 'User unknown'), reason: 'unknown user' };
+  }
+}

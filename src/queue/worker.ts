@@ -1,0 +1,210 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { EventBus } from '../events/index.js';
+import type { Route, Router } from '../router/index.js';
+import type { BlobStore, DeliveryResult, Message, Recipient, Store } from '../store/index.js';
+import type { DeliveryOutcome, Transport } from '../transports/index.js';
+import { nextAttempt } from './backoff.js';
+
+export interface QueueWorkerOptions {
+  node: string;
+  store: Store;
+  blobs: BlobStore;
+  router: Router;
+  events: EventBus;
+  logger: Logger;
+  queue: Config['queue'];
+  /** Picks the transport for a route. */
+  transportFor: (route: Route) => Transport;
+  /** Injected clock, so tests can move time. */
+  now?: () => number;
+}
+
+/**
+ * Delivers what is due: claims recipients with a lease, hands each to its transport, records
+ * the outcome with back-off or expiry, and removes messages once every recipient is final.
+ */
+export class QueueWorker {
+  private inflight = 0;
+  private readonly running = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private again = false;
+  private stopped = true;
+  private results: { result: DeliveryResult; resolve: () => void }[] = [];
+  private flushScheduled = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: QueueWorkerOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Begin working the queue; picks up whatever a previous run left. */
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Something new may be due (e.g. mail just committed). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    void this.tick();
+  }
+
+  /** Stop claiming and wait for deliveries in flight to record their outcome. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.flushResults();
+  }
+
+  /** Deliveries in progress on this node. */
+  get active(): number {
+    return this.inflight;
+  }
+
+  private async tick(): Promise<void> {
+    this.ticking = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.opts.queue.concurrency - this.inflight;
+        if (free <= 0 || this.stopped) break;
+        const claimed = await this.opts.store.claimDue(this.opts.node, free, this.now(), this.opts.queue.lease);
+        const messages = new Map<string, Promise<Message | null>>();
+        for (const r of claimed) {
+          let m = messages.get(r.messageId);
+          if (!m) {
+            m = this.opts.store.getMessage(r.messageId);
+            messages.set(r.messageId, m);
+          }
+          this.launch(r, m);
+        }
+        if (claimed.length === free) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'queue: claiming work failed');
+    } finally {
+      this.ticking = false;
+    }
+    await this.scheduleNext();
+  }
+
+  private launch(r: Recipient, message: Promise<Message | null>): void {
+    this.inflight++;
+    const p = this.deliver(r, message)
+      .catch((err) => this.opts.logger.error({ err, queueId: r.messageId }, 'queue: delivery bookkeeping failed'))
+      .finally(() => {
+        this.inflight--;
+        this.running.delete(p);
+        this.wake();
+      });
+    this.running.add(p);
+  }
+
+  private async deliver(r: Recipient, messagePromise: Promise<Message | null>): Promise<void> {
+    const message = await messagePromise;
+    if (!message) return;
+    let outcome: DeliveryOutcome;
+    let transport = 'none';
+    try {
+      const route = await this.opts.router.route(r.address);
+      const t = this.opts.transportFor(route);
+      transport = t.name;
+      outcome = await t.deliver({ message, recipient: r, route, store: this.opts.store, blobs: this.opts.blobs });
+    } catch (err) {
+      this.opts.logger.warn({ err, queueId: r.messageId, recipient: r.address }, 'queue: delivery error');
+      outcome = { status: 'deferred', reply: `451 4.3.0 Local delivery error: ${(err as Error).message}` };
+    }
+    const now = this.now();
+    let state: DeliveryResult['state'] = outcome.status;
+    let nextAttemptAt: number | undefined;
+    if (state === 'deferred') {
+      if (now - message.receivedAt >= this.opts.queue.lifetime) state = 'expired';
+      else nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
+    }
+    await this.record({ recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt });
+    this.opts.events.emit(
+      state,
+      r.messageId,
+      { transport, reply: outcome.reply, attempts: r.attempts, nextAttemptAt: nextAttemptAt ?? null },
+      r.address,
+    );
+    if (state !== 'deferred') await this.cleanup();
+  }
+
+  /** Outcomes finishing together are written in one transaction. */
+  private record(result: DeliveryResult): Promise<void> {
+    return new Promise((resolve) => {
+      this.results.push({ result, resolve });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushResults());
+      }
+    });
+  }
+
+  private async flushResults(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.results;
+    this.results = [];
+    if (batch.length === 0) return;
+    try {
+      await this.opts.store.completeDeliveries(
+        batch.map((b) => b.result),
+        this.now(),
+      );
+    } catch (err) {
+      // The leases run out and the recipients are tried again: at-least-once, never lost.
+      this.opts.logger.error({ err }, 'queue: recording delivery outcomes failed');
+    }
+    for (const b of batch) b.resolve();
+  }
+
+  private cleaning = false;
+
+  /** Drop finished messages and blobs nothing else uses. */
+  private async cleanup(): Promise<void> {
+    if (this.cleaning) return;
+    this.cleaning = true;
+    try {
+      for (;;) {
+        const ids = await this.opts.store.listFinishedMessages(100);
+        if (ids.length === 0) break;
+        for (const id of ids) {
+          const ref = await this.opts.store.deleteMessage(id);
+          if (ref && !(await this.opts.store.blobInUse(ref))) await this.opts.blobs.remove(ref);
+        }
+        if (ids.length < 100) break;
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'queue: clean-up failed, will retry');
+    } finally {
+      this.cleaning = false;
+    }
+  }
+
+  private async scheduleNext(): Promise<void> {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    let due: number | null = null;
+    try {
+      due = await this.opts.store.nextDueAt();
+    } catch (err) {
+      this.opts.logger.error({ err }, 'queue: reading the next due time failed');
+      due = this.now() + 5000;
+    }
+    if (due === null || this.stopped) return;
+    // Cap the wait: a clock jump or a row changed by another process is noticed within a minute.
+    const wait = Math.min(Math.max(due - this.now(), 0), 60_000);
+    this.timer = setTimeout(() => this.wake(), wait);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,169 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { CidrSet } from '../net/cidr.js';
+import { ConnectionLimiter } from '../net/limits.js';
+import { loadTls } from '../net/tls.js';
+import { RecipientPolicy } from '../policy/index.js';
+import { QueueWorker } from '../queue/index.js';
+import { type Route, Router } from '../router/index.js';
+import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
+import { Spool } from '../spool/index.js';
+import type { DomainTransport, Store } from '../store/index.js';
+import {
+  DiscardTransport,
+  MailboxTransport,
+  MaildirTransport,
+  type Transport,
+  UnavailableTransport,
+} from '../transports/index.js';
+import { openResources, type Resources } from './resources.js';
+
+export interface RunningServer {
+  listeners: { protocol: string; address: string; port: number }[];
+  resources: Resources;
+  events: EventBus;
+  queue: QueueWorker;
+  /** Drain and stop: new connections get 421, transactions in flight finish, the queue settles. */
+  stop(reason?: string): Promise<void>;
+}
+
+const SMTP_ROLES: readonly string[] = ['smtp', 'submission', 'submissions'];
+
+/** Start everything the config asks for. */
+export async function startServer(config: Config, opts: { logger: Logger }): Promise<RunningServer> {
+  const logger = opts.logger;
+  const resources = await openResources(config);
+  const { store, blobs } = resources;
+  try {
+    await syncDomains(store, config);
+    const tls = await loadTls(config);
+    if (tls.selfSigned) logger.info({ cert: tls.certFile }, 'using a self-signed TLS certificate');
+
+    const events = new EventBus();
+    const timeline = new TimelineSink(store, (err) => logger.error({ err }, 'timeline write failed'));
+    events.subscribe(logSink(logger));
+    events.subscribe(timeline.sink);
+
+    const router = new Router(store);
+    const policy = new RecipientPolicy(router, new CidrSet(config.relay.networks));
+    const spool = new Spool(store, blobs);
+    const node = `${os.hostname()}:${process.pid}`;
+    const transports = makeTransports(config, resources.dataDir);
+    const queue = new QueueWorker({
+      node,
+      store,
+      blobs,
+      router,
+      events,
+      logger: logger.child({ component: 'queue' }),
+      queue: config.queue,
+      transportFor: (route) => pickTransport(route, transports),
+    });
+    spool.onCommitted(() => queue.wake());
+
+    const limiter = new ConnectionLimiter(config.limits.connections, config.limits.perIp);
+    const smtpListeners: SmtpListener[] = [];
+    const bound: RunningServer['listeners'] = [];
+    for (const l of config.listeners) {
+      if (!SMTP_ROLES.includes(l.protocol)) {
+        logger.info({ protocol: l.protocol, port: l.port }, `listener ${l.protocol} is not available in this version`);
+        continue;
+      }
+      const listener = new SmtpListener({
+        role: l.protocol as ListenerRole,
+        address: l.address,
+        port: l.port,
+        tls,
+        limiter,
+        logger: logger.child({ component: 'smtp' }),
+        deps: {
+          hostname: config.hostname,
+          limits: config.limits,
+          smtp: config.smtp,
+          policy,
+          spool,
+          events,
+          logger: logger.child({ component: 'smtp' }),
+          expand: async (address) => {
+            const e = await router.expand(address);
+            return e.ok ? e.addresses : null;
+          },
+        },
+      });
+      try {
+        const addr = await listener.listen();
+        smtpListeners.push(listener);
+        bound.push({ protocol: l.protocol, ...addr });
+        logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
+      } catch (err) {
+        await Promise.all(smtpListeners.map((s) => s.close()));
+        throw new Error(
+          `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
+            'free the port or change listeners in the config',
+        );
+      }
+    }
+    queue.start();
+
+    let stopping: Promise<void> | null = null;
+    const stop = (reason = 'shutdown') => {
+      stopping ??= (async () => {
+        logger.info({ reason }, 'draining');
+        for (const s of smtpListeners) s.drain();
+        await Promise.all(smtpListeners.map((s) => s.waitIdle(config.shutdown.drainTimeout)));
+        await Promise.all(smtpListeners.map((s) => s.close()));
+        await queue.stop();
+        await timeline.flush();
+        await store.close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    };
+    return { listeners: bound, resources, events, queue, stop };
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Config domains are authoritative at start: added when missing, transport updated when changed. */
+async function syncDomains(store: Store, config: Config): Promise<void> {
+  for (const d of config.domains) {
+    const existing = await store.getDomain(d.name);
+    const transport = d.transport as DomainTransport;
+    if (existing?.transport === transport) continue;
+    if (existing) await store.removeDomain(d.name);
+    await store.addDomain(d.name, transport);
+  }
+}
+
+interface TransportSet {
+  mailbox: Transport;
+  maildir: Transport;
+  discard: Transport;
+  sandbox: Transport;
+  remote: Transport;
+}
+
+function makeTransports(config: Config, dataDir: string): TransportSet {
+  return {
+    mailbox: new MailboxTransport(),
+    maildir: new MaildirTransport(path.join(dataDir, 'maildir'), config.hostname),
+    discard: new DiscardTransport(),
+    sandbox: new UnavailableTransport(
+      'sandbox',
+      'Sandbox delivery is not available in this version; mail stays queued',
+    ),
+    remote: new UnavailableTransport('remote', 'Remote delivery is not available in this version; mail stays queued'),
+  };
+}
+
+function pickTransport(route: Route, t: TransportSet): Transport {
+  if (route.kind === 'remote') return t.remote;
+  const kind = route.domain.transport;
+  if (kind === 'mailbox' || kind === 'maildir' || kind === 'discard' || kind === 'sandbox') return t[kind];
+  return t.remote;
+}

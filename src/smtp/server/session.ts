@@ -1,0 +1,512 @@
+import type { Logger } from 'pino';
+import type { Config, Limits } from '../../config/index.js';
+import type { EventBus } from '../../events/index.js';
+import type { RecipientPolicy } from '../../policy/index.js';
+import type { Intake, Spool } from '../../spool/index.js';
+import type { NewRecipient } from '../../store/index.js';
+import { type Mailbox, parsePath } from '../address.js';
+import type { DataDecoderOptions } from '../data.js';
+import { type Reply, reply } from '../reply.js';
+import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
+import { ehloReply, helpReply } from './ehlo.js';
+import { HeaderInspector } from './header-inspector.js';
+import { type MailParams, parseMailParams, parseRcptParams } from './params.js';
+import { protocolName, receivedHeader } from './received.js';
+
+export type ListenerRole = 'smtp' | 'submission' | 'submissions';
+
+/** What the session needs from the rest of the server; all I/O goes through here. */
+export interface SessionDeps {
+  hostname: string;
+  limits: Limits;
+  smtp: Config['smtp'];
+  role: ListenerRole;
+  /** STARTTLS can be offered (a certificate is loaded). */
+  tlsAvailable: boolean;
+  policy: RecipientPolicy;
+  spool: Spool;
+  events: EventBus;
+  logger: Logger;
+  /** Alias expansion for EXPN (only used when smtp.expn is on). */
+  expand: (address: string) => Promise<string[] | null>;
+}
+
+/** The connection as the edge sees it. */
+export interface ConnectionInfo {
+  id: string;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  tls: { version: string; cipher: string } | null;
+}
+
+/** What the edge must do after a step: send replies, then act. */
+export interface Step {
+  replies: Reply[];
+  action: 'none' | 'close' | 'starttls' | 'data' | 'bdat';
+  /** For `bdat`: the chunk size to read; `discard` when the chunk is read only to stay in sync. */
+  bdat?: { size: number; last: boolean; discard: boolean };
+  /** Drop input already buffered after this command (RFC 3207 after STARTTLS, failed DATA). */
+  discardPipelined?: boolean;
+}
+
+interface Transaction {
+  from: string;
+  params: MailParams;
+  recipients: NewRecipient[];
+  /** Lower-cased final addresses already in `recipients`, to deliver each once. */
+  seen: Set<string>;
+  /** Addresses as the client gave them, for the log and the Received: `for` clause. */
+  given: string[];
+  intake: Intake | null;
+  inspector: HeaderInspector | null;
+  bdatFailed: Reply | null;
+}
+
+const ok = (enhanced: string, text = 'Ok') => reply(250, enhanced, text);
+const badSequence = (text = 'Bad sequence of commands') => reply(503, '5.5.1', text);
+const step = (r: Reply, action: Step['action'] = 'none'): Step => ({ replies: [r], action });
+
+/**
+ * One SMTP conversation as a state machine (RFC 5321). It takes parsed lines and body bytes
+ * and returns replies and actions; sockets, TLS and timers belong to the connection edge.
+ */
+export class SmtpSession {
+  private helo: string | null = null;
+  private ehlo = false;
+  private tx: Transaction | null = null;
+  private errors = 0;
+  private messages = 0;
+  private closed = false;
+  /** The answer owed for a BDAT chunk that is being read only to be thrown away. */
+  private refusal: Reply | null = null;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private conn: ConnectionInfo,
+  ) {}
+
+  /** The 220 greeting. */
+  greeting(): Reply {
+    return reply(220, null, `${this.deps.hostname} ${this.deps.smtp.banner}`);
+  }
+
+  /** Whether a mail transaction (MAIL given, not yet finished) is open. */
+  get inTransaction(): boolean {
+    return this.tx !== null;
+  }
+
+  /** Whether TLS is active on this connection. */
+  get secure(): boolean {
+    return this.conn.tls !== null;
+  }
+
+  /** Limits for the DATA decoder of this transaction. */
+  dataOptions(): DataDecoderOptions {
+    return {
+      maxSize: this.deps.limits.messageSize,
+      maxLineLength: this.deps.limits.lineLength,
+      bareLineEndings: this.deps.smtp.bareLineEndings,
+    };
+  }
+
+  /** Handle one command line (without CRLF). */
+  async handleLine(line: string): Promise<Step> {
+    const parsed = parseCommand(line);
+    if (!parsed.ok) return this.count(step(reply(parsed.code, parsed.enhanced, parsed.text)));
+    return this.count(await this.dispatch(parsed.command));
+  }
+
+  /** A command line longer than the limit was received (and skipped). */
+  lineTooLong(): Step {
+    return this.count(step(reply(500, '5.5.6', 'Line too long')));
+  }
+
+  /** TLS is now active: RFC 3207 says forget everything learned before it. */
+  tlsStarted(tls: { version: string; cipher: string }): void {
+    this.conn = { ...this.conn, tls };
+    this.helo = null;
+    this.ehlo = false;
+    void this.resetTransaction();
+  }
+
+  /** Body bytes of a DATA transaction, already dot-unstuffed. */
+  async dataChunk(chunk: Buffer): Promise<void> {
+    const tx = this.tx;
+    if (!tx?.intake) return;
+    tx.inspector?.push(chunk);
+    await tx.intake.write(chunk);
+  }
+
+  /** End of DATA: decide and make the message durable. */
+  async endData(result: {
+    overSize: boolean;
+    lineTooLong: boolean;
+    nul: boolean;
+    bareLineEnding: boolean;
+    size: number;
+  }): Promise<Step> {
+    let failure: Reply | null = null;
+    if (result.overSize) failure = reply(552, '5.3.4', 'Message size exceeds fixed limit');
+    else if (result.lineTooLong)
+      failure = reply(552, '5.3.4', `Message line too long, limit is ${this.deps.limits.lineLength} octets`);
+    else if (result.nul) failure = reply(554, '5.6.0', 'Message contains NUL characters');
+    else if (result.bareLineEnding)
+      failure = reply(554, '5.6.0', 'Message contains bare CR or LF characters, use CRLF line endings');
+    if (failure) {
+      this.reject(failure, result.size);
+      await this.resetTransaction();
+      return this.count(step(failure));
+    }
+    return this.count(await this.finish());
+  }
+
+  /** A data line longer than the limit: answer and close, since we cannot tell where the line ends. */
+  async dataLineTooLong(): Promise<Step> {
+    const r = reply(552, '5.3.4', `Message line too long, limit is ${this.deps.limits.lineLength} octets`);
+    this.reject(r, this.tx?.intake?.size ?? 0);
+    await this.resetTransaction();
+    return { replies: [r], action: 'close' };
+  }
+
+  /** One BDAT chunk's bytes. */
+  async bdatChunk(chunk: Buffer): Promise<void> {
+    const tx = this.tx;
+    if (!tx?.intake || tx.bdatFailed) return;
+    if (tx.intake.size + chunk.length > this.deps.limits.messageSize) {
+      tx.bdatFailed = reply(552, '5.3.4', 'Message size exceeds fixed limit');
+      return;
+    }
+    tx.inspector?.push(chunk);
+    await tx.intake.write(chunk);
+  }
+
+  /** The end of a BDAT chunk. */
+  async endBdat(last: boolean, size: number): Promise<Step> {
+    const tx = this.tx;
+    if (!tx?.intake) return this.count(step(badSequence()));
+    if (tx.bdatFailed) {
+      const failure = tx.bdatFailed;
+      this.reject(failure, tx.intake.size);
+      await this.resetTransaction();
+      return this.count(step(failure));
+    }
+    if (!last) return step(ok('2.0.0', `Ok: ${size} octets received`));
+    return this.count(await this.finish());
+  }
+
+  /** The client was idle too long. */
+  timeout(): Step {
+    return {
+      replies: [reply(421, '4.4.2', `${this.deps.hostname} Timeout exceeded, closing connection`)],
+      action: 'close',
+    };
+  }
+
+  /** The connection is gone: drop any half-received message. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.resetTransaction();
+  }
+
+  private async dispatch(cmd: SmtpCommand): Promise<Step> {
+    if (this.tx?.intake && this.tx.params.body === 'BINARYMIME' && cmd.verb === 'DATA') {
+      return step(badSequence('BINARYMIME requires BDAT'));
+    }
+    switch (cmd.verb) {
+      case 'HELO':
+      case 'EHLO':
+        return this.onHelo(cmd.verb, cmd.domain);
+      case 'MAIL':
+        return this.onMail(cmd.path, cmd.params);
+      case 'RCPT':
+        return this.onRcpt(cmd.path, cmd.params);
+      case 'DATA':
+        return this.onData();
+      case 'BDAT':
+        return this.onBdat(cmd.size, cmd.last);
+      case 'RSET':
+        await this.resetTransaction();
+        return step(ok('2.0.0'));
+      case 'NOOP':
+        return step(ok('2.0.0'));
+      case 'QUIT':
+        await this.resetTransaction();
+        return step(reply(221, '2.0.0', 'Bye'), 'close');
+      case 'HELP':
+        return step(helpReply());
+      case 'VRFY':
+        if (!cmd.arg) return step(reply(501, '5.5.4', 'Syntax: VRFY address'));
+        return step(reply(252, '2.5.0', 'Cannot VRFY user, but will accept message and attempt delivery'));
+      case 'EXPN':
+        return this.onExpn(cmd.arg);
+      case 'STARTTLS':
+        return this.onStartTls();
+      case 'AUTH':
+        return step(reply(502, '5.5.1', 'AUTH not available'));
+    }
+  }
+
+  private async onHelo(verb: 'HELO' | 'EHLO', domain: string): Promise<Step> {
+    if (this.tx?.intake) return step(badSequence('Finish the BDAT transfer first'));
+    await this.resetTransaction();
+    this.helo = domain;
+    this.ehlo = verb === 'EHLO';
+    if (!this.ehlo) return step(reply(250, null, this.deps.hostname));
+    return step(
+      ehloReply({
+        hostname: this.deps.hostname,
+        clientName: domain,
+        messageSize: this.deps.limits.messageSize,
+        startTls: this.deps.tlsAvailable && !this.secure && this.deps.role !== 'submissions',
+      }),
+    );
+  }
+
+  private async onMail(path: string, params: EsmtpParam[]): Promise<Step> {
+    if (!this.helo) return step(badSequence('Send HELO or EHLO first'));
+    if (this.tx) return step(badSequence('Nested MAIL command'));
+    if (this.deps.role === 'submission' && !this.secure) {
+      return step(reply(530, '5.7.0', 'Must issue a STARTTLS command first'));
+    }
+    if (this.deps.role !== 'smtp') return step(reply(530, '5.7.0', 'Authentication required'));
+    if (this.messages >= this.deps.limits.messagesPerConnection) {
+      return step(reply(421, '4.7.0', 'Too many messages in one connection, reconnect to send more'), 'close');
+    }
+    const esmtp = this.ehlo;
+    const p = parseMailParams(params, {
+      size: esmtp,
+      eightBitMime: esmtp,
+      smtputf8: esmtp,
+      dsn: esmtp,
+      binaryMime: esmtp,
+      auth: false,
+    });
+    if (!p.ok) return step(reply(p.code, p.enhanced, p.text));
+    const parsed = parsePath(path, { allowNull: true, smtputf8: p.value.smtputf8 });
+    if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
+    if (p.value.size !== null && p.value.size > this.deps.limits.messageSize) {
+      return step(reply(552, '5.3.4', 'Message size exceeds fixed limit'));
+    }
+    this.tx = {
+      from: parsed.mailbox?.address ?? '',
+      params: p.value,
+      recipients: [],
+      seen: new Set(),
+      given: [],
+      intake: null,
+      inspector: null,
+      bdatFailed: null,
+    };
+    return step(ok('2.1.0'));
+  }
+
+  private async onRcpt(path: string, params: EsmtpParam[]): Promise<Step> {
+    const tx = this.tx;
+    if (!tx) return step(badSequence('Need MAIL before RCPT'));
+    if (tx.intake) return step(badSequence('Finish the BDAT transfer first'));
+    if (tx.given.length >= this.deps.limits.recipients) return step(reply(452, '4.5.3', 'Too many recipients'));
+    const rp = parseRcptParams(params, { dsn: this.ehlo });
+    if (!rp.ok) return step(reply(rp.code, rp.enhanced, rp.text));
+    let mailbox: Mailbox;
+    if (/^<\s*postmaster\s*>$/i.test(path)) {
+      // RFC 5321 4.5.1: the domain-less <Postmaster> must be accepted.
+      mailbox = {
+        local: 'postmaster',
+        domain: this.deps.hostname.toLowerCase(),
+        address: `postmaster@${this.deps.hostname.toLowerCase()}`,
+        utf8: false,
+        sourceRoute: [],
+        quoted: false,
+        literal: false,
+      };
+    } else {
+      const parsed = parsePath(path, { allowNull: false, smtputf8: tx.params.smtputf8 });
+      if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
+      if (!parsed.mailbox) return step(reply(501, '5.1.3', 'Null recipient address is not allowed'));
+      mailbox = parsed.mailbox;
+    }
+    const verdict = await this.deps.policy.check({ ip: this.conn.remoteAddress, user: null }, mailbox);
+    if (!verdict.ok) {
+      this.deps.logger.info(
+        {
+          conn: this.conn.id,
+          client: this.conn.remoteAddress,
+          from: tx.from,
+          rcpt: mailbox.address,
+          reason: verdict.reason,
+        },
+        'recipient rejected',
+      );
+      return step(verdict.reply);
+    }
+    const orcpt = rp.value.orcpt ?? null;
+    for (const address of verdict.addresses) {
+      const key = address.toLowerCase();
+      if (tx.seen.has(key)) continue;
+      tx.seen.add(key);
+      const expanded = address.toLowerCase() !== mailbox.address.toLowerCase();
+      tx.recipients.push({
+        address,
+        orcpt: orcpt ?? (expanded ? `rfc822;${mailbox.address}` : null),
+        notify: rp.value.notify,
+      });
+    }
+    tx.given.push(mailbox.address);
+    return step(ok('2.1.5'));
+  }
+
+  private async onData(): Promise<Step> {
+    const tx = this.tx;
+    if (!tx) return { ...step(badSequence('Need MAIL and RCPT before DATA')), discardPipelined: true };
+    if (tx.intake) return { ...step(badSequence('Finish the BDAT transfer first')), discardPipelined: true };
+    if (tx.given.length === 0) return { ...step(reply(554, '5.5.1', 'No valid recipients')), discardPipelined: true };
+    await this.startIntake(tx);
+    return step(reply(354, null, 'End data with <CR><LF>.<CR><LF>'), 'data');
+  }
+
+  private async onBdat(size: number, last: boolean): Promise<Step> {
+    const tx = this.tx;
+    if (size > this.deps.limits.messageSize + 1024 * 1024) {
+      // Too big to read just to stay in step: answer and hang up.
+      return { replies: [reply(552, '5.3.4', 'Message size exceeds fixed limit')], action: 'close' };
+    }
+    // RFC 3030: a refused chunk is still read, so the byte stream stays in step.
+    const refuse = (r: Reply): Step => {
+      this.refusal = r;
+      return { replies: [], action: 'bdat', bdat: { size, last, discard: true } };
+    };
+    if (!tx) return refuse(badSequence('Need MAIL and RCPT before BDAT'));
+    if (tx.given.length === 0) return refuse(reply(554, '5.5.1', 'No valid recipients'));
+    if (!tx.intake) await this.startIntake(tx);
+    return { replies: [], action: 'bdat', bdat: { size, last, discard: false } };
+  }
+
+  /** After a refused BDAT chunk has been read and thrown away. */
+  refusedBdat(): Step {
+    const r = this.refusal ?? badSequence();
+    this.refusal = null;
+    return this.count(step(r));
+  }
+
+  private async onExpn(arg: string): Promise<Step> {
+    if (!this.deps.smtp.expn) return step(reply(502, '5.5.1', 'EXPN not available'));
+    const parsed = parsePath(arg.startsWith('<') ? arg : `<${arg}>`, { allowNull: false, smtputf8: true });
+    if (!parsed.ok || !parsed.mailbox) return step(reply(501, '5.5.4', 'Syntax: EXPN address'));
+    const list = await this.deps.expand(parsed.mailbox.address);
+    if (!list || list.length === 0) return step(reply(550, '5.1.1', 'User unknown'));
+    return step(reply(250, '2.1.5', ...list.map((a) => `<${a}>`)));
+  }
+
+  private onStartTls(): Step {
+    if (this.secure) return step(badSequence('TLS already active'));
+    if (!this.deps.tlsAvailable || this.deps.role === 'submissions') {
+      return step(reply(502, '5.5.1', 'STARTTLS not available'));
+    }
+    if (this.tx?.intake) return step(badSequence('Finish the BDAT transfer first'));
+    void this.resetTransaction();
+    return { replies: [reply(220, '2.0.0', 'Ready to start TLS')], action: 'starttls', discardPipelined: true };
+  }
+
+  private async startIntake(tx: Transaction): Promise<void> {
+    const intake = this.deps.spool.begin();
+    tx.intake = intake;
+    tx.inspector = new HeaderInspector();
+    const header = receivedHeader({
+      helo: this.helo,
+      clientIp: this.conn.remoteAddress,
+      clientHost: null,
+      hostname: this.deps.hostname,
+      protocol: this.protocol(tx),
+      queueId: intake.id,
+      tls: this.conn.tls,
+      recipient: tx.given.length === 1 ? (tx.given[0] ?? null) : null,
+      date: new Date(),
+    });
+    await intake.write(Buffer.from(header, 'utf8'));
+  }
+
+  private protocol(tx: Transaction): string {
+    return protocolName({ ehlo: this.ehlo, tls: this.secure, auth: false, utf8: tx.params.smtputf8 });
+  }
+
+  private async finish(): Promise<Step> {
+    const tx = this.tx;
+    if (!tx?.intake) return step(badSequence());
+    const intake = tx.intake;
+    if ((tx.inspector?.receivedCount ?? 0) > this.deps.limits.receivedHeaders) {
+      const r = reply(554, '5.4.6', 'Too many "Received" headers, mail loop detected');
+      this.reject(r, intake.size);
+      await this.resetTransaction();
+      return step(r);
+    }
+    try {
+      await intake.commit({
+        mailFrom: tx.from,
+        bodyType: tx.params.body ?? '7BIT',
+        smtputf8: tx.params.smtputf8,
+        dsnRet: tx.params.ret,
+        dsnEnvid: tx.params.envid,
+        client: this.clientFacts(),
+        recipients: tx.recipients,
+      });
+    } catch (err) {
+      this.deps.logger.error({ err, conn: this.conn.id, queueId: intake.id }, 'could not store message');
+      const r = reply(451, '4.3.0', 'Local error in processing, try again later');
+      this.reject(r, intake.size);
+      await this.resetTransaction();
+      return step(r);
+    }
+    this.messages++;
+    this.deps.events.emit('received', intake.id, {
+      ...this.clientFacts(),
+      from: tx.from,
+      recipients: tx.recipients.map((r) => r.address),
+      size: intake.size,
+      result: 'queued',
+    });
+    this.tx = null;
+    return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
+  }
+
+  private clientFacts(): Record<string, unknown> {
+    return {
+      conn: this.conn.id,
+      client: this.conn.remoteAddress,
+      helo: this.helo,
+      listener: this.deps.role,
+      tls: this.conn.tls ? `${this.conn.tls.version} ${this.conn.tls.cipher}` : null,
+    };
+  }
+
+  private reject(r: Reply, size: number): void {
+    const tx = this.tx;
+    this.deps.events.emit('rejected', tx?.intake?.id ?? null, {
+      ...this.clientFacts(),
+      from: tx?.from,
+      recipients: tx?.recipients.map((x) => x.address),
+      size,
+      result: `${r.code} ${r.enhanced ?? ''} ${r.lines.join(' ')}`.trim(),
+    });
+  }
+
+  private async resetTransaction(): Promise<void> {
+    const intake = this.tx?.intake;
+    this.tx = null;
+    if (intake) await intake.abort();
+  }
+
+  /** Count failures; past the limit the client is cut off (a misbehaving or probing client). */
+  private count(s: Step): Step {
+    if (this.closed) return s;
+    if (s.replies.some((r) => r.code >= 400)) this.errors++;
+    if (this.errors >= this.deps.limits.errors && s.action !== 'close') {
+      return {
+        replies: [...s.replies, reply(421, '4.7.0', `${this.deps.hostname} Too many errors, closing connection`)],
+        action: 'close',
+      };
+    }
+    return s;
+  }
+}

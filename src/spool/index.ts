@@ -1,0 +1,2 @@
+export type { Envelope } from './spool.js';
+export { Intake, Spool } from './spool.js';

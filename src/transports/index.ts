@@ -1,0 +1,4 @@
+export { DiscardTransport, UnavailableTransport } from './discard.js';
+export { MailboxTransport } from './mailbox.js';
+export { MaildirTransport } from './maildir.js';
+export type { DeliveryContext, DeliveryOutcome, Transport } from './types.js';

@@ -1,0 +1,24 @@
+import type { Route } from '../router/index.js';
+import type { BlobStore, Message, Recipient, Store } from '../store/index.js';
+
+/** Everything one delivery attempt needs. */
+export interface DeliveryContext {
+  message: Message;
+  recipient: Recipient;
+  route: Route;
+  store: Store;
+  blobs: BlobStore;
+}
+
+/** What happened: delivered, try again later, or give up (bounce). */
+export interface DeliveryOutcome {
+  status: 'delivered' | 'deferred' | 'bounced';
+  /** SMTP-style reply text with enhanced code, kept as the recipient's last reply. */
+  reply: string;
+}
+
+/** A way of delivering mail; every transport has this shape. */
+export interface Transport {
+  readonly name: string;
+  deliver(ctx: DeliveryContext): Promise<DeliveryOutcome>;
+}
