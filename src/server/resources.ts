@@ -25,5 +25,7 @@ export async function openResources(config: Config): Promise<Resources> {
   }
   const store = await openStore({ driver: 'sqlite', path: sqlitePath(config) });
   const blobs = new FsBlobStore(path.join(dataDir, 'blobs'));
+  // A crash during intake can leave half-written temp files; they were never acknowledged.
+  await blobs.cleanupTemp();
   return { store, blobs, dataDir };
 }

@@ -1,0 +1,2 @@
+export { DirSyncer, fsyncDir } from './dir-sync.js';
+export { blobSubdir, cleanupTemp, FsBlobStore } from './fs.js';

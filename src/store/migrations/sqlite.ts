@@ -1,0 +1,119 @@
+/**
+ * SQLite schema, as an ordered list of migrations. Applied migrations are never edited: a
+ * change to the schema is a new entry at the end, so every database reaches the same shape.
+ * The SQL lives in TypeScript strings so the build has no extra files to copy.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE domains (
+  name        TEXT PRIMARY KEY,
+  transport   TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+
+-- address keeps the local part as given; address_key is the lower-cased whole address that
+-- every lookup uses. No foreign key to domains: users may be created before their domain.
+CREATE TABLE users (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  address        TEXT NOT NULL,
+  address_key    TEXT NOT NULL UNIQUE,
+  domain         TEXT NOT NULL,
+  password_hash  TEXT NOT NULL,
+  disabled       INTEGER NOT NULL DEFAULT 0,
+  quota_bytes    INTEGER,
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX users_domain ON users (domain);
+
+CREATE TABLE aliases (
+  source        TEXT PRIMARY KEY,
+  domain        TEXT NOT NULL,
+  destinations  TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX aliases_domain ON aliases (domain);
+
+CREATE TABLE messages (
+  id           TEXT PRIMARY KEY,
+  mail_from    TEXT NOT NULL,
+  body_type    TEXT NOT NULL,
+  smtputf8     INTEGER NOT NULL,
+  dsn_ret      TEXT,
+  dsn_envid    TEXT,
+  size         INTEGER NOT NULL,
+  blob_ref     TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  client       TEXT NOT NULL
+);
+CREATE INDEX messages_received ON messages (received_at, id);
+CREATE INDEX messages_blob ON messages (blob_ref);
+
+CREATE TABLE recipients (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id       TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  address          TEXT NOT NULL,
+  orcpt            TEXT,
+  notify           TEXT,
+  state            TEXT NOT NULL CHECK (state IN
+                     ('queued', 'deferred', 'delivering', 'delivered', 'bounced', 'held', 'expired')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  last_reply       TEXT,
+  lease_owner      TEXT,
+  lease_until      INTEGER,
+  updated_at       INTEGER NOT NULL
+);
+-- claimDue reads both: due waiting recipients, and delivering ones whose lease ran out.
+CREATE INDEX recipients_due ON recipients (state, next_attempt_at);
+CREATE INDEX recipients_lease ON recipients (state, lease_until);
+CREATE INDEX recipients_message ON recipients (message_id);
+
+CREATE TABLE mailboxes (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  uid_validity    INTEGER NOT NULL,
+  uid_next        INTEGER NOT NULL,
+  highest_modseq  INTEGER NOT NULL,
+  special_use     TEXT,
+  UNIQUE (user_id, name)
+);
+
+CREATE TABLE mailbox_messages (
+  mailbox_id     INTEGER NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+  uid            INTEGER NOT NULL,
+  blob_ref       TEXT NOT NULL,
+  size           INTEGER NOT NULL,
+  flags          TEXT NOT NULL,
+  internal_date  INTEGER NOT NULL,
+  modseq         INTEGER NOT NULL,
+  dedupe_key     TEXT,
+  PRIMARY KEY (mailbox_id, uid)
+);
+CREATE UNIQUE INDEX mailbox_messages_dedupe ON mailbox_messages (mailbox_id, dedupe_key)
+  WHERE dedupe_key IS NOT NULL;
+CREATE INDEX mailbox_messages_blob ON mailbox_messages (blob_ref);
+
+-- No foreign key to messages: the timeline outlives the queue entry.
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          INTEGER NOT NULL,
+  message_id  TEXT,
+  recipient   TEXT,
+  type        TEXT NOT NULL,
+  detail      TEXT NOT NULL
+);
+CREATE INDEX events_message ON events (message_id, id);
+`,
+  },
+];

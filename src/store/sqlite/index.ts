@@ -1,0 +1,2 @@
+export type { SqlitePragmas } from './store.js';
+export { SqliteStore } from './store.js';

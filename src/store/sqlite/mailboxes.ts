@@ -1,0 +1,154 @@
+import { StoreNotFoundError } from '../errors.js';
+import type { Mailbox, MailboxMessage } from '../types.js';
+import type { Db } from './db.js';
+
+interface MailboxRow {
+  id: number;
+  user_id: number;
+  name: string;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+  special_use: string | null;
+}
+
+interface MailboxMessageRow {
+  mailbox_id: number;
+  uid: number;
+  blob_ref: string;
+  size: number;
+  flags: string;
+  internal_date: number;
+  modseq: number;
+}
+
+const MSG_COLS = 'mailbox_id, uid, blob_ref, size, flags, internal_date, modseq';
+const UINT32_MAX = 0xffff_ffff;
+
+/** Mailboxes and their messages: UIDs and MODSEQs for IMAP, assigned atomically. */
+export class Mailboxes {
+  constructor(private readonly db: Db) {}
+
+  /** Get or create a user's mailbox; an existing mailbox keeps its special-use. */
+  ensure(userId: number, name: string, specialUse: string | null, now = Date.now()): Mailbox {
+    return this.db.write(() => {
+      const existing = this.get(userId, name);
+      if (existing) return existing;
+      if (this.db.stmt('SELECT 1 FROM users WHERE id = ?').get(userId) === undefined) {
+        throw new StoreNotFoundError(`user ${userId} does not exist`);
+      }
+      // UIDVALIDITY must differ from any earlier mailbox of the same name (RFC 3501 2.3.1.1),
+      // including one deleted and re-created within the same second, so never reuse a value.
+      const max = this.db.stmt('SELECT max(uid_validity) AS v FROM mailboxes').get() as { v: number | null };
+      let uidValidity = Math.max(Math.floor(now / 1000), (max.v ?? 0) + 1);
+      if (uidValidity > UINT32_MAX) uidValidity = 1; // after year 2106; nonzero is all IMAP needs
+      const r = this.db
+        .stmt(
+          `INSERT INTO mailboxes (user_id, name, uid_validity, uid_next, highest_modseq, special_use)
+           VALUES (?, ?, ?, 1, 0, ?)`,
+        )
+        .run(userId, name, uidValidity, specialUse);
+      return {
+        id: Number(r.lastInsertRowid),
+        userId,
+        name,
+        uidValidity,
+        uidNext: 1,
+        highestModseq: 0,
+        specialUse,
+      };
+    });
+  }
+
+  get(userId: number, name: string): Mailbox | null {
+    const row = this.db.stmt('SELECT * FROM mailboxes WHERE user_id = ? AND name = ?').get(userId, name) as
+      | MailboxRow
+      | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  list(userId: number): Mailbox[] {
+    const rows = this.db.stmt('SELECT * FROM mailboxes WHERE user_id = ? ORDER BY name').all(userId);
+    return (rows as MailboxRow[]).map(toMailbox);
+  }
+
+  /**
+   * Append with the next UID and MODSEQ, bumping the mailbox counters in the same
+   * transaction. With a dedupe key already present, return the first append unchanged.
+   */
+  append(
+    mailboxId: number,
+    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
+  ): MailboxMessage {
+    const dedupeKey = msg.dedupeKey ?? null;
+    return this.db.write(() => {
+      if (dedupeKey !== null) {
+        const prior = this.db
+          .stmt(`SELECT ${MSG_COLS} FROM mailbox_messages WHERE mailbox_id = ? AND dedupe_key = ?`)
+          .get(mailboxId, dedupeKey) as MailboxMessageRow | undefined;
+        if (prior) return toMailboxMessage(prior);
+      }
+      const box = this.db.stmt('SELECT uid_next, highest_modseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | Pick<MailboxRow, 'uid_next' | 'highest_modseq'>
+        | undefined;
+      if (!box) throw new StoreNotFoundError(`mailbox ${mailboxId} does not exist`);
+      const uid = box.uid_next;
+      const modseq = box.highest_modseq + 1;
+      this.db
+        .stmt(
+          `INSERT INTO mailbox_messages (mailbox_id, uid, blob_ref, size, flags, internal_date, modseq, dedupe_key)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(mailboxId, uid, msg.blobRef, msg.size, JSON.stringify(msg.flags), msg.internalDate, modseq, dedupeKey);
+      this.db
+        .stmt('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?')
+        .run(uid + 1, modseq, mailboxId);
+      return {
+        mailboxId,
+        uid,
+        blobRef: msg.blobRef,
+        size: msg.size,
+        flags: [...msg.flags],
+        internalDate: msg.internalDate,
+        modseq,
+      };
+    });
+  }
+
+  /** Messages of a mailbox in UID order. */
+  messages(mailboxId: number): MailboxMessage[] {
+    const rows = this.db
+      .stmt(`SELECT ${MSG_COLS} FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid`)
+      .all(mailboxId) as MailboxMessageRow[];
+    return rows.map(toMailboxMessage);
+  }
+
+  /** Whether a mailbox message still points at the blob. */
+  referencesBlob(blobRef: string): boolean {
+    return this.db.stmt('SELECT 1 FROM mailbox_messages WHERE blob_ref = ? LIMIT 1').get(blobRef) !== undefined;
+  }
+}
+
+function toMailbox(r: MailboxRow): Mailbox {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    uidValidity: r.uid_validity,
+    uidNext: r.uid_next,
+    highestModseq: r.highest_modseq,
+    specialUse: r.special_use,
+  };
+}
+
+function toMailboxMessage(r: MailboxMessageRow): MailboxMessage {
+  return {
+    mailboxId: r.mailbox_id,
+    uid: r.uid,
+    blobRef: r.blob_ref,
+    size: r.size,
+    flags: JSON.parse(r.flags) as string[],
+    internalDate: r.internal_date,
+    modseq: r.modseq,
+  };
+}

@@ -1,0 +1,233 @@
+import { sqliteMigrations } from '../migrations/sqlite.js';
+import type {
+  Alias,
+  DeliveryResult,
+  Domain,
+  DomainTransport,
+  Mailbox,
+  MailboxMessage,
+  Message,
+  NewEvent,
+  NewMessage,
+  QueueFilter,
+  QueueSummary,
+  Recipient,
+  Store,
+  StoredEvent,
+  User,
+} from '../types.js';
+import { Accounts } from './accounts.js';
+import { Db } from './db.js';
+import { Events } from './events.js';
+import { Mailboxes } from './mailboxes.js';
+import { Messages } from './messages.js';
+import { appliedVersions, runMigrations } from './migrate.js';
+import { Queue } from './queue.js';
+
+/** Connection settings as SQLite reports them, for diagnostics and tests. */
+export interface SqlitePragmas {
+  journalMode: string;
+  /** 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA. */
+  synchronous: number;
+  foreignKeys: boolean;
+  busyTimeout: number;
+}
+
+/**
+ * The SQLite Store. better-sqlite3 is synchronous, so every method does its work before
+ * returning a settled promise; the async shape is for the networked postgres implementation.
+ */
+export class SqliteStore implements Store {
+  readonly driver = 'sqlite' as const;
+  private readonly db: Db;
+  private readonly accounts: Accounts;
+  private readonly messages: Messages;
+  private readonly queue: Queue;
+  private readonly mailboxes: Mailboxes;
+  private readonly events: Events;
+
+  /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
+  constructor(readonly path: string) {
+    this.db = new Db(path);
+    this.accounts = new Accounts(this.db);
+    this.messages = new Messages(this.db);
+    this.queue = new Queue(this.db);
+    this.mailboxes = new Mailboxes(this.db);
+    this.events = new Events(this.db);
+  }
+
+  async migrate(): Promise<void> {
+    runMigrations(this.db, sqliteMigrations);
+  }
+
+  /** Schema versions applied to this database, ascending. */
+  async schemaVersions(): Promise<number[]> {
+    return appliedVersions(this.db);
+  }
+
+  /** The connection's durability settings as SQLite reports them. */
+  pragmas(): SqlitePragmas {
+    const raw = this.db.raw;
+    return {
+      journalMode: String(raw.pragma('journal_mode', { simple: true })),
+      synchronous: Number(raw.pragma('synchronous', { simple: true })),
+      foreignKeys: Number(raw.pragma('foreign_keys', { simple: true })) === 1,
+      busyTimeout: Number(raw.pragma('busy_timeout', { simple: true })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  // domains
+
+  async addDomain(name: string, transport: DomainTransport): Promise<Domain> {
+    return this.accounts.addDomain(name, transport);
+  }
+
+  async getDomain(name: string): Promise<Domain | null> {
+    return this.accounts.getDomain(name);
+  }
+
+  async listDomains(): Promise<Domain[]> {
+    return this.accounts.listDomains();
+  }
+
+  async removeDomain(name: string): Promise<boolean> {
+    return this.accounts.removeDomain(name);
+  }
+
+  // users
+
+  async addUser(address: string, passwordHash: string, opts?: { quotaBytes?: number | null }): Promise<User> {
+    return this.accounts.addUser(address, passwordHash, opts?.quotaBytes ?? null);
+  }
+
+  async getUser(address: string): Promise<User | null> {
+    return this.accounts.getUser(address);
+  }
+
+  async getUserById(id: number): Promise<User | null> {
+    return this.accounts.getUserById(id);
+  }
+
+  async listUsers(domain?: string): Promise<User[]> {
+    return this.accounts.listUsers(domain);
+  }
+
+  async setPassword(address: string, passwordHash: string): Promise<boolean> {
+    return this.accounts.setPassword(address, passwordHash);
+  }
+
+  async removeUser(address: string): Promise<boolean> {
+    return this.accounts.removeUser(address);
+  }
+
+  // aliases
+
+  async addAlias(source: string, destinations: string[]): Promise<Alias> {
+    return this.accounts.addAlias(source, destinations);
+  }
+
+  async getAlias(source: string): Promise<Alias | null> {
+    return this.accounts.getAlias(source);
+  }
+
+  async listAliases(domain?: string): Promise<Alias[]> {
+    return this.accounts.listAliases(domain);
+  }
+
+  async removeAlias(source: string, destinations?: string[]): Promise<boolean> {
+    return this.accounts.removeAlias(source, destinations);
+  }
+
+  // messages and the queue
+
+  async commitMessages(messages: NewMessage[]): Promise<void> {
+    this.messages.commit(messages);
+  }
+
+  async getMessage(id: string): Promise<Message | null> {
+    return this.messages.get(id);
+  }
+
+  async getRecipients(messageId: string): Promise<Recipient[]> {
+    return this.messages.recipients(messageId);
+  }
+
+  async deleteMessage(id: string): Promise<string | null> {
+    return this.messages.delete(id);
+  }
+
+  async claimDue(node: string, limit: number, now: number, leaseMs: number): Promise<Recipient[]> {
+    return this.queue.claimDue(node, limit, now, leaseMs);
+  }
+
+  async renewLeases(node: string, recipientIds: number[], until: number): Promise<number[]> {
+    return this.queue.renewLeases(node, recipientIds, until);
+  }
+
+  async completeDeliveries(results: DeliveryResult[], now: number): Promise<number> {
+    return this.queue.complete(results, now);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.queue.nextDueAt();
+  }
+
+  async listQueue(filter?: QueueFilter): Promise<Recipient[]> {
+    return this.queue.list(filter);
+  }
+
+  async queueSummary(): Promise<QueueSummary> {
+    return this.queue.summary();
+  }
+
+  async setRecipientState(ids: number[], state: 'held' | 'queued', now: number): Promise<number> {
+    return this.queue.setState(ids, state, now);
+  }
+
+  async listFinishedMessages(limit: number): Promise<string[]> {
+    return this.messages.finished(limit);
+  }
+
+  // mailboxes
+
+  async ensureMailbox(userId: number, name: string, specialUse?: string | null): Promise<Mailbox> {
+    return this.mailboxes.ensure(userId, name, specialUse ?? null);
+  }
+
+  async getMailbox(userId: number, name: string): Promise<Mailbox | null> {
+    return this.mailboxes.get(userId, name);
+  }
+
+  async listMailboxes(userId: number): Promise<Mailbox[]> {
+    return this.mailboxes.list(userId);
+  }
+
+  async appendMailboxMessage(
+    mailboxId: number,
+    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
+  ): Promise<MailboxMessage> {
+    return this.mailboxes.append(mailboxId, msg);
+  }
+
+  async listMailboxMessages(mailboxId: number): Promise<MailboxMessage[]> {
+    return this.mailboxes.messages(mailboxId);
+  }
+
+  async blobInUse(blobRef: string): Promise<boolean> {
+    return this.db.read(() => this.messages.referencesBlob(blobRef) || this.mailboxes.referencesBlob(blobRef));
+  }
+
+  // events
+
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    this.events.append(events);
+  }
+
+  async listEvents(messageId: string): Promise<StoredEvent[]> {
+    return this.events.list(messageId);
+  }
+}

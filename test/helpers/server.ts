@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { type ConfigInput, parseConfig } from '../../src/config/index.js';
+import { type RunningServer, startServer } from '../../src/server/index.js';
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  /** Port of the first listener of each protocol. */
+  port: (protocol: 'smtp' | 'submission' | 'submissions') => number;
+  stop: () => Promise<void>;
+}
+
+/** Make a fresh temporary directory that is removed at process exit. */
+export function tempDir(prefix = 'mailroom-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Start an in-process server on free loopback ports with a temporary data directory.
+ * `overrides` are merged over a test config (smtp, submission and submissions listeners).
+ */
+export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? tempDir();
+  const config = parseConfig({
+    hostname: 'mx.test',
+    dataDir,
+    listeners: [
+      { protocol: 'smtp', address: '127.0.0.1', port: 0 },
+      { protocol: 'submission', address: '127.0.0.1', port: 0 },
+      { protocol: 'submissions', address: '127.0.0.1', port: 0 },
+    ],
+    domains: [{ name: 'example.test', transport: 'mailbox' }],
+    relay: { networks: [] },
+    log: { level: 'silent' },
+    shutdown: { drainTimeout: 2000 },
+    ...overrides,
+  });
+  const server = await startServer(config, { logger: pino({ level: config.log.level }) });
+  return {
+    server,
+    dataDir,
+    port: (protocol) => {
+      const l = server.listeners.find((x) => x.protocol === protocol);
+      if (!l) throw new Error(`no ${protocol} listener`);
+      return l.port;
+    },
+    stop: () => server.stop('test done'),
+  };
+}
