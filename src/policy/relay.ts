@@ -25,6 +25,8 @@ export class RecipientPolicy {
   constructor(
     private readonly router: Router,
     private readonly relayNetworks: CidrSet,
+    /** Where a domain-less `<Postmaster>` goes: the first local domain. */
+    private readonly postmasterDomain: string,
   ) {}
 
   /** May this client relay to non-local domains? */
@@ -33,7 +35,11 @@ export class RecipientPolicy {
   }
 
   /** Decide one recipient. */
-  async check(client: ClientIdentity, mailbox: Mailbox): Promise<RecipientVerdict> {
+  async check(client: ClientIdentity, given: Mailbox): Promise<RecipientVerdict> {
+    const mailbox =
+      given.domain === ''
+        ? { ...given, domain: this.postmasterDomain, address: `postmaster@${this.postmasterDomain}` }
+        : given;
     const local = await this.router.localDomain(mailbox.domain);
     if (isRoutingTrick(mailbox) && !(mailbox.sourceRoute.length > 0 && !local && this.mayRelay(client))) {
       return { ok: false, reply: relayDenied, reason: 'routing trick' };

@@ -39,6 +39,11 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
   const { store, blobs } = resources;
   try {
     await syncDomains(store, config);
+    if (store.driver === 'sqlite') {
+      // One process owns an SQLite store, so leases left behind are this node's from before a crash.
+      const recovered = await store.recoverLeases(Date.now());
+      if (recovered > 0) logger.warn({ recovered }, 'resuming deliveries interrupted by a crash');
+    }
     const tls = await loadTls(config);
     if (tls.selfSigned) logger.info({ cert: tls.certFile }, 'using a self-signed TLS certificate');
 
@@ -48,7 +53,11 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     events.subscribe(timeline.sink);
 
     const router = new Router(store);
-    const policy = new RecipientPolicy(router, new CidrSet(config.relay.networks));
+    const policy = new RecipientPolicy(
+      router,
+      new CidrSet(config.relay.networks),
+      config.domains[0]?.name ?? config.hostname.toLowerCase(),
+    );
     const spool = new Spool(store, blobs);
     const node = `${os.hostname()}:${process.pid}`;
     const transports = makeTransports(config, resources.dataDir);

@@ -179,6 +179,11 @@ export interface Store {
    * `delivering` whose lease expired) for `leaseMs`; they become `delivering` owned by `node`.
    */
   claimDue(node: string, limit: number, now: number, leaseMs: number): Promise<Recipient[]>;
+  /**
+   * Make every `delivering` recipient due now, dropping its lease. Only for a store that one
+   * process owns (SQLite): at start, any lease left is from a previous run of this node.
+   */
+  recoverLeases(now: number): Promise<number>;
   /** Extend leases still held by `node`; returns the ids still held. */
   renewLeases(node: string, recipientIds: number[], until: number): Promise<number[]>;
   /** Apply delivery outcomes; each applies only while `leaseOwner` still holds the lease. */

@@ -37,6 +37,21 @@ export function describeQueueContract(s: () => Store): void {
       expect(await s().claimDue('node-d', 0, 2_000, 60_000)).toEqual([]);
     });
 
+    it('recoverLeases makes interrupted deliveries due at once, leaving other states alone', async () => {
+      await s().commitMessages([newMessage('M', ['x@example.com', 'y@example.com', 'z@example.com'])]);
+      const claimed = await s().claimDue('node-a', 2, 1_000, 600_000);
+      expect(claimed).toHaveLength(2);
+      expect(await s().recoverLeases(5_000)).toBe(2);
+      const rs = await s().getRecipients('M');
+      expect(rs.map((r) => r.state)).toEqual(['queued', 'queued', 'queued']);
+      for (const r of rs.filter((x) => claimed.some((c) => c.id === x.id))) {
+        expect(r).toMatchObject({ leaseOwner: null, leaseUntil: null, nextAttemptAt: 5_000, attempts: 1 });
+      }
+      expect(await s().claimDue('node-b', 10, 5_000, 1_000)).toHaveLength(3);
+      expect(await s().recoverLeases(6_000)).toBe(3);
+      expect(await s().recoverLeases(7_000)).toBe(0);
+    });
+
     it('takes over an expired lease, and the old holder can no longer complete', async () => {
       await s().commitMessages([newMessage('M', ['x@example.com'])]);
       const [r] = await s().claimDue('node-a', 1, 1_000, 10_000);

@@ -4,7 +4,7 @@ import type { EventBus } from '../../events/index.js';
 import type { RecipientPolicy } from '../../policy/index.js';
 import type { Intake, Spool } from '../../spool/index.js';
 import type { NewRecipient } from '../../store/index.js';
-import { type Mailbox, parsePath } from '../address.js';
+import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
@@ -309,24 +309,11 @@ export class SmtpSession {
     if (tx.given.length >= this.deps.limits.recipients) return step(reply(452, '4.5.3', 'Too many recipients'));
     const rp = parseRcptParams(params, { dsn: this.ehlo });
     if (!rp.ok) return step(reply(rp.code, rp.enhanced, rp.text));
-    let mailbox: Mailbox;
-    if (/^<\s*postmaster\s*>$/i.test(path)) {
-      // RFC 5321 4.5.1: the domain-less <Postmaster> must be accepted.
-      mailbox = {
-        local: 'postmaster',
-        domain: this.deps.hostname.toLowerCase(),
-        address: `postmaster@${this.deps.hostname.toLowerCase()}`,
-        utf8: false,
-        sourceRoute: [],
-        quoted: false,
-        literal: false,
-      };
-    } else {
-      const parsed = parsePath(path, { allowNull: false, smtputf8: tx.params.smtputf8 });
-      if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
-      if (!parsed.mailbox) return step(reply(501, '5.1.3', 'Null recipient address is not allowed'));
-      mailbox = parsed.mailbox;
-    }
+    // RFC 5321 4.5.1: the domain-less <Postmaster> must be accepted; policy picks its domain.
+    const parsed = parsePath(path, { allowNull: false, smtputf8: tx.params.smtputf8, allowBarePostmaster: true });
+    if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
+    if (!parsed.mailbox) return step(reply(501, '5.1.3', 'Null recipient address is not allowed'));
+    const mailbox = parsed.mailbox;
     const verdict = await this.deps.policy.check({ ip: this.conn.remoteAddress, user: null }, mailbox);
     if (!verdict.ok) {
       this.deps.logger.info(

@@ -41,6 +41,16 @@ export class Queue {
     return rows.map(toRecipient).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
+  /** Make every leased recipient due again now; returns how many. */
+  recoverLeases(now: number): number {
+    const recover = this.db.stmt(
+      `UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_attempt_at = @now,
+         updated_at = @now
+       WHERE state = 'delivering'`,
+    );
+    return this.db.write(() => recover.run({ now }).changes);
+  }
+
   /** Extend leases `node` still holds; returns those ids, ascending. */
   renewLeases(node: string, ids: readonly number[], until: number): number[] {
     if (ids.length === 0) return [];

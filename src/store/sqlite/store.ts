@@ -164,6 +164,10 @@ export class SqliteStore implements Store {
     return this.queue.claimDue(node, limit, now, leaseMs);
   }
 
+  async recoverLeases(now: number): Promise<number> {
+    return this.queue.recoverLeases(now);
+  }
+
   async renewLeases(node: string, recipientIds: number[], until: number): Promise<number[]> {
     return this.queue.renewLeases(node, recipientIds, until);
   }
