@@ -20,6 +20,8 @@ export interface QueueWorkerOptions {
   now?: () => number;
 }
 
+const WAKE_DELAY_MS = 5;
+
 /**
  * Delivers what is due: claims recipients with a lease, hands each to its transport, records
  * the outcome with back-off or expiry, and removes messages once every recipient is final.
@@ -28,6 +30,7 @@ export class QueueWorker {
   private inflight = 0;
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  private wakeTimer: NodeJS.Timeout | null = null;
   private ticking = false;
   private again = false;
   private stopped = true;
@@ -45,14 +48,18 @@ export class QueueWorker {
     this.wake();
   }
 
-  /** Something new may be due (e.g. mail just committed). */
+  /**
+   * Something new may be due (e.g. mail just committed). Wakes arriving within a few
+   * milliseconds share one claim, so a burst of intake is delivered in batches.
+   */
   wake(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    void this.tick();
+    if (this.stopped || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      if (this.stopped) return;
+      if (this.ticking) this.again = true;
+      else void this.tick();
+    }, WAKE_DELAY_MS);
   }
 
   /** Stop claiming and wait for deliveries in flight to record their outcome. */
@@ -60,8 +67,13 @@ export class QueueWorker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    this.cleanupTimer = null;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.flushResults();
+    await this.cleanup();
   }
 
   /** Deliveries in progress on this node. */
@@ -136,7 +148,7 @@ export class QueueWorker {
       { transport, reply: outcome.reply, attempts: r.attempts, nextAttemptAt: nextAttemptAt ?? null },
       r.address,
     );
-    if (state !== 'deferred') await this.cleanup();
+    if (state !== 'deferred') this.scheduleCleanup();
   }
 
   /** Outcomes finishing together are written in one transaction. */
@@ -168,6 +180,17 @@ export class QueueWorker {
   }
 
   private cleaning = false;
+  private cleanupTimer: NodeJS.Timeout | null = null;
+
+  /** Clean-up runs in batches a moment after deliveries finish, not once per delivery. */
+  private scheduleCleanup(): void {
+    if (this.cleanupTimer || this.stopped) return;
+    this.cleanupTimer = setTimeout(() => {
+      this.cleanupTimer = null;
+      void this.cleanup();
+    }, 250);
+    this.cleanupTimer.unref();
+  }
 
   /** Drop finished messages and blobs nothing else uses. */
   private async cleanup(): Promise<void> {
@@ -177,9 +200,8 @@ export class QueueWorker {
       for (;;) {
         const ids = await this.opts.store.listFinishedMessages(100);
         if (ids.length === 0) break;
-        for (const id of ids) {
-          const ref = await this.opts.store.deleteMessage(id);
-          if (ref && !(await this.opts.store.blobInUse(ref))) await this.opts.blobs.remove(ref);
+        for (const { blobRef } of await this.opts.store.deleteMessages(ids)) {
+          if (!(await this.opts.store.blobInUse(blobRef))) await this.opts.blobs.remove(blobRef);
         }
         if (ids.length < 100) break;
       }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import { type BlobStore, FsBlobStore, openStore, type Store } from '../store/index.js';
+import { type BlobStore, CompositeBlobStore, FsBlobStore, openStore, type Store } from '../store/index.js';
 
 /** The durable resources a process needs: the Store and the BlobStore. */
 export interface Resources {
@@ -24,8 +24,9 @@ export async function openResources(config: Config): Promise<Resources> {
     throw new Error('the postgres store is not available in this version; use store: { driver: sqlite }');
   }
   const store = await openStore({ driver: 'sqlite', path: sqlitePath(config) });
-  const blobs = new FsBlobStore(path.join(dataDir, 'blobs'));
+  const files = new FsBlobStore(path.join(dataDir, 'blobs'));
   // A crash during intake can leave half-written temp files; they were never acknowledged.
-  await blobs.cleanupTemp();
+  await files.cleanupTemp();
+  const blobs = new CompositeBlobStore(store, files);
   return { store, blobs, dataDir };
 }

@@ -4,12 +4,16 @@ import { newQueueId } from '../util/id.js';
 /** The envelope of a message being received; the spool adds id, size, blob ref and time. */
 export type Envelope = Omit<NewMessage, 'id' | 'size' | 'blobRef' | 'receivedAt'>;
 
-/** Bodies up to this size are held in memory and written with one write() at commit. */
-const MEMORY_LIMIT = 256 * 1024;
+/**
+ * Bodies up to this size stay in memory and are committed inline, in the store transaction
+ * with their envelope; larger ones stream to a file blob as they arrive.
+ */
+const INLINE_LIMIT = 256 * 1024;
 
 /**
  * Durable intake. A message is accepted only when `Intake.commit()` resolves: by then its body
- * is fsync'd (file and directory) and its envelope is committed to the store. Envelopes that
+ * is durable (inline in the store commit, or a file fsync'd with its directory) and its
+ * envelope is committed to the store. Envelopes that
  * arrive together share one store transaction (group commit).
  */
 export class Spool {
@@ -88,16 +92,25 @@ export class Intake {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.total += chunk.length;
-    if (this.buffered >= MEMORY_LIMIT) await this.spill();
+    if (this.buffered > INLINE_LIMIT) await this.spill();
   }
 
   /** Make body and envelope durable; resolves only after both are on disk. */
   async commit(envelope: Envelope): Promise<void> {
     if (this.finished) throw new Error('intake already finished');
+    if (!this.writer) {
+      // Small message: body and envelope become durable in one store commit.
+      const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+      this.finished = true;
+      const msg = { ...envelope, id: this.id, size: this.total, blobRef: `db:${this.id}`, receivedAt: Date.now() };
+      await this.commitEnvelope({ ...msg, body });
+      return;
+    }
     try {
       await this.spill();
-      const writer = this.writer ?? (await this.blobs.create(this.id));
-      this.writer = writer;
+      const writer = this.writer;
       const blobRef = await writer.commit();
       this.finished = true;
       try {

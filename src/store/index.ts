@@ -2,7 +2,7 @@ import { SqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
 export { aliasSource, normalizeDomain, splitAddress, userAddress } from './address.js';
-export { blobSubdir, cleanupTemp, FsBlobStore } from './blob/index.js';
+export { blobSubdir, CompositeBlobStore, cleanupTemp, FsBlobStore } from './blob/index.js';
 export { StoreConflictError, StoreNotFoundError } from './errors.js';
 export type { Migration } from './migrations/sqlite.js';
 export { sqliteMigrations } from './migrations/sqlite.js';

@@ -51,14 +51,20 @@ export interface NewMessage {
   dsnRet: 'FULL' | 'HDRS' | null;
   dsnEnvid: string | null;
   size: number; // bytes of the stored message, including our Received: header
+  /** `fs:…` for a body in the BlobStore, `db:<id>` for a body stored inline (see `body`). */
   blobRef: string;
   receivedAt: number;
+  /**
+   * The body itself, for small messages: stored in the same transaction as the envelope,
+   * under `blobRef` = `db:<id>`, so one commit makes both durable.
+   */
+  body?: Buffer;
   /** Who handed it to us: client IP, HELO, TLS, auth user, listener. Free-form for logs and the timeline. */
   client: Record<string, unknown>;
   recipients: NewRecipient[];
 }
 
-export interface Message extends Omit<NewMessage, 'recipients'> {}
+export interface Message extends Omit<NewMessage, 'recipients' | 'body'> {}
 
 export interface Recipient {
   id: number;
@@ -174,6 +180,8 @@ export interface Store {
   getRecipients(messageId: string): Promise<Recipient[]>;
   /** Delete a message and its recipients (all must be final); returns its blob ref. */
   deleteMessage(id: string): Promise<string | null>;
+  /** deleteMessage for many in one transaction; returns what was deleted (others are skipped). */
+  deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string }[]>;
   /**
    * Lease up to `limit` due recipients (`queued`/`deferred` with next_attempt_at <= now, or
    * `delivering` whose lease expired) for `leaseMs`; they become `delivering` owned by `node`.
@@ -214,6 +222,10 @@ export interface Store {
   listMailboxMessages(mailboxId: number): Promise<MailboxMessage[]>;
   /** Whether any mailbox message or queued message still references the blob. */
   blobInUse(blobRef: string): Promise<boolean>;
+  /** An inline body stored with commitMessages (`db:<id>` refs), or null. */
+  readInlineBody(id: string): Promise<Buffer | null>;
+  /** Delete an inline body; false when it did not exist. */
+  deleteInlineBody(id: string): Promise<boolean>;
 
   // events (timeline)
   appendEvents(events: NewEvent[]): Promise<void>;

@@ -16,7 +16,10 @@ export class MailboxTransport implements Transport {
     const { local, domain } = splitAddress(recipient.address);
     if (!user && local.toLowerCase() === 'postmaster') {
       // postmaster@ is always accepted (RFC 5321 4.5.1); its mailbox appears on first use.
-      user = await store.addUser(`postmaster@${domain}`, NO_LOGIN);
+      // Two deliveries may race to create it; the loser uses the winner's account.
+      user = await store
+        .addUser(`postmaster@${domain}`, NO_LOGIN)
+        .catch(async (err) => (await store.getUser(`postmaster@${domain}`)) ?? Promise.reject(err));
     }
     if (!user) return { status: 'bounced', reply: '550 5.1.1 User unknown' };
     if (user.disabled) return { status: 'bounced', reply: '550 5.2.1 Mailbox disabled' };

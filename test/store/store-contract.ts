@@ -265,6 +265,42 @@ function describeMessages(s: () => Store): void {
       expect(await s().blobInUse('fs:ab/DEL')).toBe(false);
       expect(await s().deleteMessage('DEL')).toBeNull();
     });
+
+    it('deletes finished messages in a batch, skipping unfinished and unknown ones', async () => {
+      await s().commitMessages([
+        newMessage('D1', ['a@example.com'], { blobRef: 'fs:d1/D1' }),
+        newMessage('D2', ['b@example.com'], { blobRef: 'fs:d2/D2' }),
+        newMessage('D3', ['c@example.com'], { blobRef: 'fs:d3/D3' }),
+      ]);
+      const claimed = await s().claimDue('n1', 10, 1_000, 60_000);
+      const done = claimed.filter((r) => r.messageId !== 'D2');
+      await s().completeDeliveries(
+        done.map((r) => ({ recipientId: r.id, leaseOwner: 'n1', state: 'delivered' as const, reply: '250' })),
+        1_001,
+      );
+      const deleted = await s().deleteMessages(['D1', 'D2', 'D3', 'NOPE']);
+      expect(deleted).toEqual([
+        { id: 'D1', blobRef: 'fs:d1/D1' },
+        { id: 'D3', blobRef: 'fs:d3/D3' },
+      ]);
+      expect(await s().getMessage('D2')).not.toBeNull();
+      expect(await s().getMessage('D1')).toBeNull();
+      expect(await s().deleteMessages([])).toEqual([]);
+    });
+
+    it('keeps an inline body with its envelope and deletes it on request', async () => {
+      const body = Buffer.from('Subject: inline\r\n\r\nhello\r\n');
+      await s().commitMessages([{ ...newMessage('IN', ['a@example.com'], { blobRef: 'db:IN' }), body }]);
+      expect(await s().readInlineBody('IN')).toEqual(body);
+      expect(await s().blobInUse('db:IN')).toBe(true);
+      expect(await s().deleteInlineBody('IN')).toBe(true);
+      expect(await s().readInlineBody('IN')).toBeNull();
+      expect(await s().deleteInlineBody('IN')).toBe(false);
+      await expect(
+        s().commitMessages([{ ...newMessage('BAD', ['a@example.com'], { blobRef: 'fs:ab/BAD' }), body }]),
+      ).rejects.toThrow();
+      expect(await s().getMessage('BAD')).toBeNull();
+    });
   });
 }
 

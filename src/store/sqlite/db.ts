@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type Statement = Database.Statement<unknown[], unknown>;
@@ -6,9 +7,12 @@ export type Statement = Database.Statement<unknown[], unknown>;
 export class Db {
   readonly raw: Database.Database;
   private readonly statements = new Map<string, Statement>();
+  private walFd: number | null = null;
+  private walRunning: Promise<void> | null = null;
+  private walNext: Promise<void> | null = null;
 
   /** Open (creating if needed) the database at `path`; ':memory:' for a private in-memory one. */
-  constructor(path: string) {
+  constructor(readonly path: string) {
     this.raw = new Database(path);
     // WAL lets readers run beside the single writer; FULL makes every COMMIT survive power loss,
     // which the spool relies on before it answers 250.
@@ -38,6 +42,60 @@ export class Db {
     return this.raw.transaction(fn).immediate();
   }
 
+  /**
+   * Like write(), but the COMMIT is not fsync'd (synchronous=NORMAL for this transaction).
+   * For writes that may be lost on power failure because they are redone or harmless: leases
+   * (recovered at start), timeline events, clean-up, idempotent mailbox appends. The WAL is
+   * append-only, so the next FULL commit's fsync makes these durable too; a process crash
+   * (SIGKILL) loses nothing either way, since the data is already in the OS.
+   */
+  relaxedWrite<T>(fn: () => T): T {
+    this.raw.pragma('synchronous = NORMAL');
+    try {
+      return this.raw.transaction(fn).immediate();
+    } finally {
+      this.raw.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * A write whose COMMIT is durable when the promise resolves, without blocking the event loop
+   * on fsync: the transaction commits with synchronous=NORMAL, then the WAL file is fsync'd
+   * in the thread pool. Concurrent callers share one fsync that starts after their commit,
+   * so a burst of transactions costs one or two fsyncs (group commit).
+   */
+  async durableWrite<T>(fn: () => T): Promise<T> {
+    const result = this.relaxedWrite(fn);
+    if (this.path !== ':memory:') await this.syncWal();
+    return result;
+  }
+
+  /** Resolve once an fsync of the WAL that began after this call has finished. */
+  private syncWal(): Promise<void> {
+    if (this.walNext) return this.walNext;
+    if (!this.walRunning) return this.startWalSync();
+    const next = this.walRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.walNext = null;
+        return this.startWalSync();
+      });
+    this.walNext = next;
+    return next;
+  }
+
+  private startWalSync(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      // The -wal file lives as long as this connection (SQLite removes it only at the last close).
+      this.walFd ??= fs.openSync(`${this.path}-wal`, 'r+');
+      fs.fdatasync(this.walFd, (err) => (err ? reject(err) : resolve()));
+    }).finally(() => {
+      if (this.walRunning === p) this.walRunning = null;
+    });
+    this.walRunning = p;
+    return p;
+  }
+
   /** Run `fn` in a read transaction, so several SELECTs see one snapshot. */
   read<T>(fn: () => T): T {
     return this.raw.transaction(fn).deferred();
@@ -49,6 +107,8 @@ export class Db {
 
   close(): void {
     this.statements.clear();
+    if (this.walFd !== null) fs.closeSync(this.walFd);
+    this.walFd = null;
     if (this.raw.open) this.raw.close();
   }
 }

@@ -18,7 +18,8 @@ export class Events {
   append(events: readonly NewEvent[]): void {
     if (events.length === 0) return;
     const insert = this.db.stmt('INSERT INTO events (at, message_id, recipient, type, detail) VALUES (?, ?, ?, ?, ?)');
-    this.db.write(() => {
+    // The timeline is history, not mail: it rides on the next durable commit.
+    this.db.relaxedWrite(() => {
       for (const e of events) {
         insert.run(e.at, e.messageId, e.recipient ?? null, e.type, JSON.stringify(e.detail ?? {}));
       }

@@ -31,6 +31,9 @@ export class Mailboxes {
 
   /** Get or create a user's mailbox; an existing mailbox keeps its special-use. */
   ensure(userId: number, name: string, specialUse: string | null, now = Date.now()): Mailbox {
+    // The common case (it exists) must not cost a write transaction and its fsync.
+    const found = this.get(userId, name);
+    if (found) return found;
     return this.db.write(() => {
       const existing = this.get(userId, name);
       if (existing) return existing;
@@ -81,7 +84,10 @@ export class Mailboxes {
     msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
   ): MailboxMessage {
     const dedupeKey = msg.dedupeKey ?? null;
-    return this.db.write(() => {
+    // With a dedupe key the append is idempotent: a delivery records its outcome with a durable
+    // commit right after, whose fsync covers this one; if both are lost, the retry re-appends once.
+    const tx = dedupeKey !== null ? this.db.relaxedWrite.bind(this.db) : this.db.write.bind(this.db);
+    return tx(() => {
       if (dedupeKey !== null) {
         const prior = this.db
           .stmt(`SELECT ${MSG_COLS} FROM mailbox_messages WHERE mailbox_id = ? AND dedupe_key = ?`)

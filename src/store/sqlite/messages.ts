@@ -11,7 +11,7 @@ export class Messages {
    * Insert every message with its recipients in one transaction: the spool's group commit,
    * one fsync for many messages. A duplicate id fails the whole batch.
    */
-  commit(messages: readonly NewMessage[]): void {
+  async commit(messages: readonly NewMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const insertMessage = this.db.stmt(
       `INSERT INTO messages (id, mail_from, body_type, smtputf8, dsn_ret, dsn_envid, size, blob_ref, received_at, client)
@@ -21,8 +21,13 @@ export class Messages {
       `INSERT INTO recipients (message_id, address, orcpt, notify, state, attempts, next_attempt_at, updated_at)
        VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)`,
     );
-    this.db.write(() => {
+    const insertBody = this.db.stmt('INSERT INTO blobs (id, data) VALUES (?, ?)');
+    await this.db.durableWrite(() => {
       for (const m of messages) {
+        if (m.body) {
+          if (m.blobRef !== `db:${m.id}`) throw new Error(`inline body of ${m.id} needs blobRef db:${m.id}`);
+          insertBody.run(m.id, m.body);
+        }
         const r = insertMessage.run(
           m.id,
           m.mailFrom,
@@ -44,6 +49,17 @@ export class Messages {
     });
   }
 
+  /** An inline body, or null. */
+  readBody(id: string): Buffer | null {
+    const row = this.db.stmt('SELECT data FROM blobs WHERE id = ?').get(id) as { data: Buffer } | undefined;
+    return row?.data ?? null;
+  }
+
+  /** Delete an inline body; relaxed, since clean-up redoes it if lost. */
+  deleteBody(id: string): boolean {
+    return this.db.relaxedWrite(() => this.db.stmt('DELETE FROM blobs WHERE id = ?').run(id).changes > 0);
+  }
+
   get(id: string): Message | null {
     const row = this.db.stmt('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
     return row ? toMessage(row) : null;
@@ -56,22 +72,27 @@ export class Messages {
   }
 
   /**
-   * Delete a message whose recipients are all final and return its blob ref, for the caller
-   * to remove once no one else uses it. A message with work left is refused (null).
+   * Delete messages whose recipients are all final and return their blob refs, for the caller
+   * to remove once no one else uses them. Messages with work left (or unknown) are skipped.
+   * One transaction for the batch; relaxed, since clean-up finds and redoes anything lost.
    */
-  delete(id: string): string | null {
-    return this.db.write(() => {
-      const row = this.db.stmt('SELECT blob_ref FROM messages WHERE id = ?').get(id) as
-        | { blob_ref: string }
-        | undefined;
-      if (!row) return null;
-      const pending = this.db
-        .stmt(`SELECT 1 FROM recipients WHERE message_id = ? AND state NOT IN (${FINAL_SQL}) LIMIT 1`)
-        .get(id);
-      if (pending) return null;
-      this.db.stmt('DELETE FROM recipients WHERE message_id = ?').run(id);
-      this.db.stmt('DELETE FROM messages WHERE id = ?').run(id);
-      return row.blob_ref;
+  deleteMany(ids: readonly string[]): { id: string; blobRef: string }[] {
+    const select = this.db.stmt('SELECT blob_ref FROM messages WHERE id = ?');
+    const pending = this.db.stmt(
+      `SELECT 1 FROM recipients WHERE message_id = ? AND state NOT IN (${FINAL_SQL}) LIMIT 1`,
+    );
+    const delRecipients = this.db.stmt('DELETE FROM recipients WHERE message_id = ?');
+    const delMessage = this.db.stmt('DELETE FROM messages WHERE id = ?');
+    return this.db.relaxedWrite(() => {
+      const out: { id: string; blobRef: string }[] = [];
+      for (const id of ids) {
+        const row = select.get(id) as { blob_ref: string } | undefined;
+        if (!row || pending.get(id)) continue;
+        delRecipients.run(id);
+        delMessage.run(id);
+        out.push({ id, blobRef: row.blob_ref });
+      }
+      return out;
     });
   }
 

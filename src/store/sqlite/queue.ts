@@ -36,7 +36,8 @@ export class Queue {
          LIMIT @limit)
        RETURNING *`,
     );
-    const rows = this.db.write(() => claim.all({ node, until: now + leaseMs, now, limit }) as RecipientRow[]);
+    // Relaxed: a lost lease only means the recipient is claimed again (recoverLeases at start).
+    const rows = this.db.relaxedWrite(() => claim.all({ node, until: now + leaseMs, now, limit }) as RecipientRow[]);
     // RETURNING gives no order guarantee; callers expect the most overdue first.
     return rows.map(toRecipient).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
@@ -59,7 +60,7 @@ export class Queue {
        WHERE id IN (SELECT value FROM json_each(@ids)) AND lease_owner = @node AND state = 'delivering'
        RETURNING id`,
     );
-    const rows = this.db.write(() => renew.all({ node, ids: jsonList(ids), until }) as { id: number }[]);
+    const rows = this.db.relaxedWrite(() => renew.all({ node, ids: jsonList(ids), until }) as { id: number }[]);
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
@@ -68,7 +69,7 @@ export class Queue {
    * still holds the lease: if the lease expired and another node took the recipient over,
    * that node's result is the one that counts. Returns how many applied.
    */
-  complete(results: readonly DeliveryResult[], now: number): number {
+  async complete(results: readonly DeliveryResult[], now: number): Promise<number> {
     if (results.length === 0) return 0;
     for (const r of results) {
       if (!RESULT_STATES.has(r.state)) throw new Error(`invalid delivery result state: ${r.state}`);
@@ -79,7 +80,7 @@ export class Queue {
            lease_owner = NULL, lease_until = NULL, updated_at = @now
        WHERE id = @id AND lease_owner = @owner AND state = 'delivering'`,
     );
-    return this.db.write(() => {
+    return this.db.durableWrite(() => {
       let applied = 0;
       for (const r of results) {
         applied += update.run({

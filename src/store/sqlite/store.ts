@@ -145,7 +145,15 @@ export class SqliteStore implements Store {
   // messages and the queue
 
   async commitMessages(messages: NewMessage[]): Promise<void> {
-    this.messages.commit(messages);
+    await this.messages.commit(messages);
+  }
+
+  async readInlineBody(id: string): Promise<Buffer | null> {
+    return this.messages.readBody(id);
+  }
+
+  async deleteInlineBody(id: string): Promise<boolean> {
+    return this.messages.deleteBody(id);
   }
 
   async getMessage(id: string): Promise<Message | null> {
@@ -156,8 +164,12 @@ export class SqliteStore implements Store {
     return this.messages.recipients(messageId);
   }
 
+  async deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string }[]> {
+    return this.messages.deleteMany(ids);
+  }
+
   async deleteMessage(id: string): Promise<string | null> {
-    return this.messages.delete(id);
+    return this.messages.deleteMany([id])[0]?.blobRef ?? null;
   }
 
   async claimDue(node: string, limit: number, now: number, leaseMs: number): Promise<Recipient[]> {
