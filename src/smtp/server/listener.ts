@@ -8,6 +8,10 @@ import { formatReply } from '../reply.js';
 import { SmtpConnection } from './connection.js';
 import { type ListenerRole, type SessionDeps, SmtpSession } from './session.js';
 
+/** Connection ids for logs: a per-process prefix and a counter (cheaper than random bytes per connection). */
+const ID_PREFIX = crypto.randomBytes(3).toString('hex');
+let connectionSeq = 0;
+
 export interface SmtpListenerOptions {
   role: ListenerRole;
   address: string;
@@ -80,7 +84,7 @@ export class SmtpListener {
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    const id = crypto.randomBytes(5).toString('hex');
+    const id = `${ID_PREFIX}${(connectionSeq++).toString(36)}`;
     const started = Date.now();
     if (this.opts.role === 'submissions') {
       const ctx = this.opts.tls?.context;
