@@ -25,7 +25,8 @@ export class TimelineSink {
   ) {}
 
   readonly sink: EventSink = (e) => {
-    if (!e.messageId) return;
+    // `received` is written by the store with the message itself (see Store.commitMessages).
+    if (!e.messageId || e.type === 'received') return;
     this.pending.push({
       at: e.at,
       messageId: e.messageId,

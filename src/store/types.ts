@@ -172,8 +172,9 @@ export interface Store {
 
   // messages and the queue
   /**
-   * Commit envelopes and their recipients (state `queued`) in one transaction. The blobs they
-   * reference must already be durable. Several messages in one call is the group commit.
+   * Commit envelopes and their recipients (state `queued`) in one transaction, each with its
+   * `received` timeline event. The blobs they reference must already be durable (or come
+   * inline as `body`). Several messages in one call is the group commit.
    */
   commitMessages(messages: NewMessage[]): Promise<void>;
   getMessage(id: string): Promise<Message | null>;

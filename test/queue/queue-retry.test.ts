@@ -81,6 +81,7 @@ describe('queue retries', () => {
     const { store, worker, clock, events, transport } = await setup(['deferred', 'delivered']);
     worker.start();
     const first = await settle(store, ['deferred']);
+    for (let i = 0; i < 100 && events.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
     expect(first).toMatchObject({ attempts: 1, lastReply: '451 4.3.0 Later', nextAttemptAt: clock.now + 5 * MINUTE });
     expect(events.map((e) => e.type)).toEqual(['deferred']);
 
@@ -92,6 +93,8 @@ describe('queue retries', () => {
     clock.now += 5 * MINUTE;
     worker.wake();
     expect(await settle(store, ['delivered'])).toMatchObject({ attempts: 2, lastReply: '250 2.0.0 Ok' });
+    // The event follows the durable commit, which may still be syncing when the state is visible.
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     expect(events.map((e) => e.type)).toEqual(['deferred', 'delivered']);
   });
 
@@ -108,6 +111,7 @@ describe('queue retries', () => {
     clock.now += 11 * MINUTE;
     worker.wake();
     expect(await settle(store, ['expired'])).toMatchObject({ attempts: 2 });
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     expect(events.at(-1)?.type).toBe('expired');
   });
 

@@ -329,5 +329,18 @@ function describeEvents(s: () => Store): void {
       expect(await s().listEvents('M2')).toHaveLength(1);
       expect(await s().listEvents('none')).toEqual([]);
     });
+
+    it('records the received event in the same commit as the message', async () => {
+      await s().commitMessages([newMessage('EV', ['a@example.com', 'b@example.com'], { receivedAt: 7_000, size: 42 })]);
+      const [ev, ...rest] = await s().listEvents('EV');
+      expect(rest).toEqual([]);
+      expect(ev).toMatchObject({ type: 'received', at: 7_000, messageId: 'EV', recipient: null });
+      expect(ev!.detail).toMatchObject({
+        from: 'sender@example.org',
+        recipients: ['a@example.com', 'b@example.com'],
+        size: 42,
+        ip: '192.0.2.1',
+      });
+    });
   });
 }

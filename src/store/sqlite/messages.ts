@@ -22,6 +22,9 @@ export class Messages {
        VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)`,
     );
     const insertBody = this.db.stmt('INSERT INTO blobs (id, data) VALUES (?, ?)');
+    const insertEvent = this.db.stmt(
+      "INSERT INTO events (at, message_id, recipient, type, detail) VALUES (?, ?, NULL, 'received', ?)",
+    );
     await this.db.durableWrite(() => {
       for (const m of messages) {
         if (m.body) {
@@ -45,6 +48,7 @@ export class Messages {
           const notify = rcpt.notify === null ? null : JSON.stringify(rcpt.notify);
           insertRecipient.run(m.id, rcpt.address, rcpt.orcpt, notify, m.receivedAt, m.receivedAt);
         }
+        insertEvent.run(m.receivedAt, m.id, JSON.stringify(receivedDetail(m)));
       }
     });
   }
@@ -115,4 +119,14 @@ export class Messages {
   referencesBlob(blobRef: string): boolean {
     return this.db.stmt('SELECT 1 FROM messages WHERE blob_ref = ? LIMIT 1').get(blobRef) !== undefined;
   }
+}
+
+/** The timeline's first entry, written with the message so a crash can never separate them. */
+export function receivedDetail(m: NewMessage): Record<string, unknown> {
+  return {
+    ...m.client,
+    from: m.mailFrom,
+    recipients: m.recipients.map((r) => r.address),
+    size: m.size,
+  };
 }
