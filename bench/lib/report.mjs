@@ -179,7 +179,7 @@ of this client on this machine. The figure of merit is the ratio of the two.
   \`limits.perIp: 1000\`, \`limits.connections: 5000\`. \`user@bench.test\` is created first, so every message
   is also delivered into its INBOX by the queue while intake goes on.
 - **Durability**: mailroom answers \`250\` only after the message's envelope and body are committed in one
-  SQLite transaction (WAL, \`synchronous=FULL\`) and the WAL is \`fdatasync\`'d; sessions that finish a
+  SQLite transaction (WAL) and the WAL file is \`fdatasync\`'d in the thread pool; sessions that finish a
   message at the same time share one commit and one fsync (group commit). smtp-sink writes nothing.
 - **Timing**: wall clock (\`process.hrtime\`) from spawning smtp-source to its exit, so process start and
   connection set-up are included; msg/s = messages / seconds. smtp-source exits non-zero on any unexpected

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirSyncer } from '../../src/store/blob/index.js';
+import { SharedSync } from '../../src/store/blob/index.js';
 import { cleanupTemp, FsBlobStore } from '../../src/store/index.js';
 
 let root: string;
@@ -142,10 +142,10 @@ describe('FsBlobStore', () => {
   });
 });
 
-describe('DirSyncer', () => {
+describe('SharedSync', () => {
   it('serves every caller waiting during a sync with one later sync', async () => {
     const started: (() => void)[] = [];
-    const syncer = new DirSyncer('/unused', () => new Promise<void>((done) => started.push(done)));
+    const syncer = new SharedSync('/unused', () => new Promise<void>((done) => started.push(done)));
     const first = syncer.sync();
     expect(started).toHaveLength(1);
     // These renames happened after sync #1 began, so #1 cannot serve them; #2 will, once.
@@ -176,7 +176,7 @@ describe('DirSyncer', () => {
 
   it('passes a failed sync on to its waiters, then recovers', async () => {
     let fail = true;
-    const syncer = new DirSyncer('/unused', async () => {
+    const syncer = new SharedSync('/unused', async () => {
       if (fail) throw new Error('EIO');
     });
     await expect(syncer.sync()).rejects.toThrow('EIO');

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fsyncDir, SharedSync } from '../shared-sync.js';
 import type { BlobStore, BlobWriter } from '../types.js';
-import { DirSyncer, fsyncDir } from './dir-sync.js';
 
 // Ids become file names: no separators, no leading dot (temp files and '..' start with one),
 // and the last two characters, which name the subdirectory, must not be dots.
@@ -22,7 +22,7 @@ export function blobSubdir(id: string): string {
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly dirs = new Map<string, Promise<void>>();
-  private readonly syncers = new Map<string, DirSyncer>();
+  private readonly syncers = new Map<string, SharedSync>();
   /** Temp files of writers still open, which cleanupTemp must not pull from under them. */
   private readonly openTemps = new Set<string>();
 
@@ -90,7 +90,7 @@ export class FsBlobStore implements BlobStore {
   syncDir(dir: string): Promise<void> {
     let s = this.syncers.get(dir);
     if (!s) {
-      s = new DirSyncer(dir);
+      s = new SharedSync(dir);
       this.syncers.set(dir, s);
     }
     return s.sync();

@@ -1,3 +1,3 @@
+export { fsyncDir, SharedSync } from '../shared-sync.js';
 export { CompositeBlobStore } from './composite.js';
-export { DirSyncer, fsyncDir } from './dir-sync.js';
 export { blobSubdir, cleanupTemp, FsBlobStore } from './fs.js';

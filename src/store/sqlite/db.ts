@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { SharedSync } from '../shared-sync.js';
 
 export type Statement = Database.Statement<unknown[], unknown>;
 
@@ -8,12 +9,13 @@ export class Db {
   readonly raw: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private walFd: number | null = null;
-  private walRunning: Promise<void> | null = null;
-  private walNext: Promise<void> | null = null;
+  /** One fdatasync of the WAL serves every commit that finished before it started. */
+  private readonly wal: SharedSync;
 
   /** Open (creating if needed) the database at `path`; ':memory:' for a private in-memory one. */
   constructor(readonly path: string) {
     this.raw = new Database(path);
+    this.wal = new SharedSync(`${path}-wal`, (file) => this.fdatasyncWal(file));
     // WAL lets readers run beside the single writer; FULL makes every COMMIT survive power loss,
     // which the spool relies on before it answers 250.
     this.raw.pragma('journal_mode = WAL');
@@ -66,34 +68,16 @@ export class Db {
    */
   async durableWrite<T>(fn: () => T): Promise<T> {
     const result = this.relaxedWrite(fn);
-    if (this.path !== ':memory:') await this.syncWal();
+    if (this.path !== ':memory:') await this.wal.sync();
     return result;
   }
 
-  /** Resolve once an fsync of the WAL that began after this call has finished. */
-  private syncWal(): Promise<void> {
-    if (this.walNext) return this.walNext;
-    if (!this.walRunning) return this.startWalSync();
-    const next = this.walRunning
-      .catch(() => undefined)
-      .then(() => {
-        this.walNext = null;
-        return this.startWalSync();
-      });
-    this.walNext = next;
-    return next;
-  }
-
-  private startWalSync(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => {
+  private fdatasyncWal(file: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       // The -wal file lives as long as this connection (SQLite removes it only at the last close).
-      this.walFd ??= fs.openSync(`${this.path}-wal`, 'r+');
+      this.walFd ??= fs.openSync(file, 'r+');
       fs.fdatasync(this.walFd, (err) => (err ? reject(err) : resolve()));
-    }).finally(() => {
-      if (this.walRunning === p) this.walRunning = null;
     });
-    this.walRunning = p;
-    return p;
   }
 
   /** Run `fn` in a read transaction, so several SELECTs see one snapshot. */

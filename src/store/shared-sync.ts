@@ -13,27 +13,27 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Coalesces fsyncs of one directory. A caller needs a sync that *starts after* its rename:
+ * Coalesces fsyncs of one file or directory (a blob directory, the SQLite WAL). A caller needs a sync that *starts after* its rename:
  * one already running may have begun too early, so callers arriving meanwhile all share the
  * next one, which starts when the running one ends. Under load that is at most two syncs in
  * flight per directory however many commits wait.
  */
-export class DirSyncer {
+export class SharedSync {
   private running: Promise<void> | null = null;
   private next: Promise<void> | null = null;
   private count = 0;
 
   constructor(
-    private readonly dir: string,
-    private readonly syncFn: (dir: string) => Promise<void> = fsyncDir,
+    private readonly target: string,
+    private readonly syncFn: (target: string) => Promise<void> = fsyncDir,
   ) {}
 
-  /** Number of directory syncs started, for tests and metrics. */
+  /** Number of syncs started, for tests and metrics. */
   get syncs(): number {
     return this.count;
   }
 
-  /** Resolve once a directory sync that began after this call has finished. */
+  /** Resolve once a sync that began after this call has finished. */
   sync(): Promise<void> {
     if (this.next) return this.next;
     if (!this.running) return this.start();
@@ -54,7 +54,7 @@ export class DirSyncer {
   private start(): Promise<void> {
     this.count++;
     // The async wrapper turns a synchronous throw of syncFn into a rejection like any other.
-    const p: Promise<void> = (async () => this.syncFn(this.dir))().finally(() => {
+    const p: Promise<void> = (async () => this.syncFn(this.target))().finally(() => {
       if (this.running === p) this.running = null;
     });
     this.running = p;
