@@ -137,7 +137,15 @@ export class Intake {
 
   private async spill(): Promise<void> {
     if (this.buffered === 0) return;
-    this.writer ??= await this.blobs.create(this.id);
+    if (!this.writer) {
+      const writer = await this.blobs.create(this.id);
+      if (this.finished) {
+        // Aborted (e.g. the client hung up) while the file was being opened: nothing may stay behind.
+        await writer.abort();
+        return;
+      }
+      this.writer = writer;
+    }
     const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
     this.chunks = [];
     this.buffered = 0;

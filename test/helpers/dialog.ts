@@ -5,7 +5,7 @@ import { RawSmtp } from './smtp-client.js';
  * Run a dialog script in the style of an RFC transcript:
  *   C: EHLO client.example        (a line the client sends)
  *   S: 250-*                      (a reply line expected; `*` matches anything)
- *   C> raw text with \r\n escapes (bytes sent exactly as written, nothing appended)
+ *   C> raw text with \r \n \t \0 \xHH \\ escapes (bytes sent exactly as written, nothing appended)
  * Consecutive `C:` lines are sent together (pipelined) before the following `S:` lines are read.
  * The greeting is read first and must be a 220.
  */
@@ -43,7 +43,7 @@ export async function runDialog(port: number, script: string, opts: { tls?: bool
       client.send(s.slice(2).trimStart());
     } else if (s.startsWith('C>')) {
       if (expected.length > 0) await check();
-      client.write(s.slice(2).trimStart().replace(/\\r/g, '\r').replace(/\\n/g, '\n'));
+      client.write(decodeEscapes(s.slice(2).trimStart()));
     } else if (s.startsWith('S:')) {
       expected.push(s.slice(2).trimStart());
     } else {
@@ -57,4 +57,17 @@ export async function runDialog(port: number, script: string, opts: { tls?: bool
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`);
+}
+
+/** Undo the escapes of a `C>` line: \r \n \t \0 \xHH (one octet) and \\; the rest is sent as UTF-8. */
+function decodeEscapes(text: string): Buffer {
+  const simple: Record<string, number> = { r: 13, n: 10, t: 9, '0': 0, '\\': 92 };
+  const parts = text.split(/(\\(?:[rnt0\\]|x[0-9a-fA-F]{2}))/);
+  return Buffer.concat(
+    parts.map((p, i) => {
+      if (i % 2 === 0) return Buffer.from(p, 'utf8');
+      const e = p.slice(1);
+      return Buffer.from([e[0] === 'x' ? Number.parseInt(e.slice(1), 16) : (simple[e] as number)]);
+    }),
+  );
 }

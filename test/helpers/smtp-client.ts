@@ -24,13 +24,18 @@ export class RawSmtp {
     this.listen(socket);
   }
 
-  /** Connect (optionally with implicit TLS). */
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<RawSmtp> {
+  /** Connect (optionally with implicit TLS, optionally from a local address such as 127.0.0.2). */
+  static async connect(
+    port: number,
+    opts: { tls?: boolean; host?: string; localAddress?: string } = {},
+  ): Promise<RawSmtp> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    const raw = net.connect({ port, host, localAddress: opts.localAddress });
+    const socket = opts.tls ? tls.connect({ socket: raw, rejectUnauthorized: false }) : raw;
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
+      raw.once('error', reject);
     });
     return new RawSmtp(socket);
   }

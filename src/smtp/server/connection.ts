@@ -7,6 +7,8 @@ import { formatReply, type Reply } from '../reply.js';
 import type { SmtpSession, Step } from './session.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Input buffered while a step is running beyond which the socket stops reading. */
+const HIGH_WATER = 1024 * 1024;
 
 export interface ConnectionOptions {
   limits: Limits;
@@ -27,6 +29,8 @@ export class SmtpConnection {
   private buf: Buffer = EMPTY;
   private mode: 'greeting' | 'command' | 'data' | 'bdat' | 'tls' | 'closed' = 'greeting';
   private processing = false;
+  /** Processing waits for the client to read replies (see pump); the idle timeout may end the wait. */
+  private stalled = false;
   private decoder: DataDecoder | null = null;
   private bdat = { remaining: 0, size: 0, last: false, discard: false };
   private skippingLongLine = false;
@@ -94,24 +98,48 @@ export class SmtpConnection {
       this.opts.logger.debug({ err }, 'smtp socket error');
     });
     socket.on('timeout', () => {
-      if (this.processing || this.mode === 'closed') return;
+      if (this.mode === 'closed') return;
+      if (this.stalled) {
+        // Idle while waiting for the client to read its replies: it would not read a 421 either.
+        this.end('timeout: client does not read replies');
+        this.socket.destroy();
+        return;
+      }
+      if (this.processing) return;
       this.apply(this.session.timeout(), 'timeout');
     });
   }
 
   private onData(chunk: Buffer): void {
     if (this.mode === 'closed' || this.mode === 'tls') return;
+    if (this.mode === 'greeting') {
+      // An early talker: greet() only needs to know that something arrived. Buffering it all would let a
+      // flood during greetDelay grow memory without bound (and each concat copies everything so far).
+      if (this.buf.length === 0) this.buf = Buffer.from(chunk.subarray(0, 1));
+      this.socket.pause();
+      return;
+    }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.mode === 'greeting') return;
+    if (this.processing) {
+      // Back-pressure only when input piles up: pausing on every command costs two syscalls.
+      if (this.buf.length > HIGH_WATER && !this.socket.isPaused()) this.socket.pause();
+      return;
+    }
     void this.pump();
   }
 
   private async pump(): Promise<void> {
     if (this.processing) return;
     this.processing = true;
-    this.socket.pause();
     try {
       while (this.buf.length > 0 && this.isOpen()) {
+        if (this.out.length >= 64) this.flush();
+        if (this.socket.writableLength > HIGH_WATER) {
+          // The client sends commands but does not read the replies. Stop taking input until it does, or the
+          // queued replies would grow without bound; the idle timeout still ends a client that never reads.
+          await this.drained();
+          continue;
+        }
         if (this.mode === 'command') {
           if (!(await this.commandStep())) break;
         } else if (this.mode === 'data') {
@@ -129,8 +157,23 @@ export class SmtpConnection {
       this.end('internal error');
     } finally {
       this.processing = false;
-      if (this.isOpen()) this.socket.resume();
+      if (this.isOpen() && this.socket.isPaused()) this.socket.resume();
     }
+  }
+
+  /** Wait until the replies written so far have gone out (or the socket closed). */
+  private drained(): Promise<void> {
+    this.stalled = true;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        this.stalled = false;
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
   }
 
   /** Handle one command line; false when more input is needed. */
@@ -310,6 +353,10 @@ export class SmtpConnection {
     this.mode = 'closed';
     this.buf = EMPTY;
     this.socket.end();
+    // Lingering close: keep reading (and dropping, see onData) what the client is still sending. A paused
+    // socket would leave a client that is mid-way through a body blocked on its write until the destroy
+    // below resets the connection, so it would never read the final reply (e.g. 552) we just sent.
+    this.socket.resume();
     // A client that never reads must not hold the socket open forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }

@@ -211,8 +211,11 @@ export class SmtpSession {
   }
 
   private async dispatch(cmd: SmtpCommand): Promise<Step> {
-    if (this.tx?.intake && this.tx.params.body === 'BINARYMIME' && cmd.verb === 'DATA') {
-      return step(badSequence('BINARYMIME requires BDAT'));
+    // RFC 3030 3: DATA after MAIL ... BODY=BINARYMIME must get 503. Checked on the transaction, not on
+    // an intake in progress: the intake only exists once DATA or BDAT has started, so checking it let
+    // DATA through and a binary body would have been dot-unstuffed and line-ending-checked as text.
+    if (this.tx && this.tx.params.body === 'BINARYMIME' && cmd.verb === 'DATA') {
+      return { ...step(badSequence('BINARYMIME requires BDAT')), discardPipelined: true };
     }
     switch (cmd.verb) {
       case 'HELO':
