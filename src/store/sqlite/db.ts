@@ -41,7 +41,7 @@ export class Db {
    * instead of waiting on busy_timeout.
    */
   write<T>(fn: () => T): T {
-    return this.raw.transaction(fn).immediate();
+    return this.inTransaction('BEGIN IMMEDIATE', fn);
   }
 
   /**
@@ -52,11 +52,11 @@ export class Db {
    * (SIGKILL) loses nothing either way, since the data is already in the OS.
    */
   relaxedWrite<T>(fn: () => T): T {
-    this.raw.pragma('synchronous = NORMAL');
+    this.stmt('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.raw.transaction(fn).immediate();
+      return this.inTransaction('BEGIN IMMEDIATE', fn);
     } finally {
-      this.raw.pragma('synchronous = FULL');
+      this.stmt('PRAGMA synchronous = FULL').run();
     }
   }
 
@@ -82,7 +82,25 @@ export class Db {
 
   /** Run `fn` in a read transaction, so several SELECTs see one snapshot. */
   read<T>(fn: () => T): T {
-    return this.raw.transaction(fn).deferred();
+    return this.inTransaction('BEGIN DEFERRED', fn);
+  }
+
+  /**
+   * BEGIN, run, COMMIT (ROLLBACK on throw) with cached statements: better-sqlite3's
+   * transaction() builds a new wrapper per call, which shows up on the intake hot path.
+   * A call inside an open transaction joins it.
+   */
+  private inTransaction<T>(begin: 'BEGIN IMMEDIATE' | 'BEGIN DEFERRED', fn: () => T): T {
+    if (this.raw.inTransaction) return fn();
+    this.stmt(begin).run();
+    try {
+      const result = fn();
+      this.stmt('COMMIT').run();
+      return result;
+    } catch (err) {
+      if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
+      throw err;
+    }
   }
 
   get open(): boolean {
