@@ -34,7 +34,7 @@ export class QueueWorker {
   private ticking = false;
   private again = false;
   private stopped = true;
-  private results: { result: DeliveryResult; resolve: () => void }[] = [];
+  private results: { result: DeliveryResult; durable: boolean; resolve: () => void }[] = [];
   private flushScheduled = false;
   private readonly now: () => number;
 
@@ -141,7 +141,11 @@ export class QueueWorker {
       if (now - message.receivedAt >= this.opts.queue.lifetime) state = 'expired';
       else nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
     }
-    await this.record({ recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt });
+    const redoable = state === 'delivered' && outcome.idempotent === true;
+    await this.record(
+      { recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt },
+      !redoable,
+    );
     this.opts.events.emit(
       state,
       r.messageId,
@@ -152,9 +156,9 @@ export class QueueWorker {
   }
 
   /** Outcomes finishing together are written in one transaction. */
-  private record(result: DeliveryResult): Promise<void> {
+  private record(result: DeliveryResult, durable: boolean): Promise<void> {
     return new Promise((resolve) => {
-      this.results.push({ result, resolve });
+      this.results.push({ result, durable, resolve });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => void this.flushResults());
@@ -168,9 +172,12 @@ export class QueueWorker {
     this.results = [];
     if (batch.length === 0) return;
     try {
+      // Only outcomes that must not be redone (a remote 250, a bounce) wait for an fsync.
+      const durable = batch.some((b) => b.durable);
       await this.opts.store.completeDeliveries(
         batch.map((b) => b.result),
         this.now(),
+        { durable },
       );
     } catch (err) {
       // The leases run out and the recipients are tried again: at-least-once, never lost.

@@ -195,8 +195,12 @@ export interface Store {
   recoverLeases(now: number): Promise<number>;
   /** Extend leases still held by `node`; returns the ids still held. */
   renewLeases(node: string, recipientIds: number[], until: number): Promise<number[]>;
-  /** Apply delivery outcomes; each applies only while `leaseOwner` still holds the lease. */
-  completeDeliveries(results: DeliveryResult[], now: number): Promise<number>;
+  /**
+   * Apply delivery outcomes; each applies only while `leaseOwner` still holds the lease.
+   * Durable (fsync'd before it resolves) unless `durable: false`, which callers may use when
+   * redoing the deliveries after a lost update is harmless (idempotent local delivery).
+   */
+  completeDeliveries(results: DeliveryResult[], now: number, opts?: { durable?: boolean }): Promise<number>;
   /** Earliest next_attempt_at of any waiting recipient, or null when none waits. */
   nextDueAt(): Promise<number | null>;
   listQueue(filter?: QueueFilter): Promise<Recipient[]>;

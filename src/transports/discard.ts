@@ -5,7 +5,7 @@ export class DiscardTransport implements Transport {
   readonly name = 'discard';
 
   async deliver(): Promise<DeliveryOutcome> {
-    return { status: 'delivered', reply: '250 2.0.0 Discarded' };
+    return { status: 'delivered', reply: '250 2.0.0 Discarded', idempotent: true };
   }
 }
 

@@ -32,6 +32,6 @@ export class MailboxTransport implements Transport {
       // A retried delivery (after a crash between append and state update) finds this and stops.
       dedupeKey: `rcpt:${recipient.id}`,
     });
-    return { status: 'delivered', reply: `250 2.0.0 Delivered to INBOX, uid ${stored.uid}` };
+    return { status: 'delivered', reply: `250 2.0.0 Delivered to INBOX, uid ${stored.uid}`, idempotent: true };
   }
 }

@@ -48,6 +48,6 @@ export class MaildirTransport implements Transport {
     } finally {
       await d.close();
     }
-    return { status: 'delivered', reply: `250 2.0.0 Delivered to maildir ${name}` };
+    return { status: 'delivered', reply: `250 2.0.0 Delivered to maildir ${name}`, idempotent: true };
   }
 }

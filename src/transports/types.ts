@@ -15,6 +15,11 @@ export interface DeliveryOutcome {
   status: 'delivered' | 'deferred' | 'bounced';
   /** SMTP-style reply text with enhanced code, kept as the recipient's last reply. */
   reply: string;
+  /**
+   * Doing this delivery again is harmless (a local append with a dedupe key, a Maildir file
+   * with a fixed name): its outcome need not be fsync'd before the next one.
+   */
+  idempotent?: boolean;
 }
 
 /** A way of delivering mail; every transport has this shape. */

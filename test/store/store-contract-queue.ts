@@ -52,6 +52,18 @@ export function describeQueueContract(s: () => Store): void {
       expect(await s().recoverLeases(7_000)).toBe(0);
     });
 
+    it('applies outcomes the same way when the caller does not need them durable at once', async () => {
+      await s().commitMessages([newMessage('M', ['x@example.com'])]);
+      const [r] = await s().claimDue('node-a', 1, 1_000, 10_000);
+      const applied = await s().completeDeliveries(
+        [{ recipientId: r!.id, leaseOwner: 'node-a', state: 'delivered', reply: '250 2.0.0 Ok' }],
+        2_000,
+        { durable: false },
+      );
+      expect(applied).toBe(1);
+      expect((await s().getRecipients('M'))[0]).toMatchObject({ state: 'delivered', leaseOwner: null });
+    });
+
     it('takes over an expired lease, and the old holder can no longer complete', async () => {
       await s().commitMessages([newMessage('M', ['x@example.com'])]);
       const [r] = await s().claimDue('node-a', 1, 1_000, 10_000);

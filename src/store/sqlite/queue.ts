@@ -69,7 +69,7 @@ export class Queue {
    * still holds the lease: if the lease expired and another node took the recipient over,
    * that node's result is the one that counts. Returns how many applied.
    */
-  async complete(results: readonly DeliveryResult[], now: number): Promise<number> {
+  async complete(results: readonly DeliveryResult[], now: number, durable = true): Promise<number> {
     if (results.length === 0) return 0;
     for (const r of results) {
       if (!RESULT_STATES.has(r.state)) throw new Error(`invalid delivery result state: ${r.state}`);
@@ -80,7 +80,7 @@ export class Queue {
            lease_owner = NULL, lease_until = NULL, updated_at = @now
        WHERE id = @id AND lease_owner = @owner AND state = 'delivering'`,
     );
-    return this.db.durableWrite(() => {
+    const apply = () => {
       let applied = 0;
       for (const r of results) {
         applied += update.run({
@@ -93,7 +93,8 @@ export class Queue {
         }).changes;
       }
       return applied;
-    });
+    };
+    return durable ? this.db.durableWrite(apply) : this.db.relaxedWrite(apply);
   }
 
   /**

@@ -184,8 +184,8 @@ export class SqliteStore implements Store {
     return this.queue.renewLeases(node, recipientIds, until);
   }
 
-  async completeDeliveries(results: DeliveryResult[], now: number): Promise<number> {
-    return this.queue.complete(results, now);
+  async completeDeliveries(results: DeliveryResult[], now: number, opts?: { durable?: boolean }): Promise<number> {
+    return this.queue.complete(results, now, opts?.durable ?? true);
   }
 
   async nextDueAt(): Promise<number | null> {
