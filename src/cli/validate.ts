@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { configSchema } from '../config/index.js';
 import type { DomainTransport } from '../store/types.js';
@@ -7,6 +8,7 @@ import { CliError } from './output.js';
 // config file, so `mailroom domain add` accepts exactly what `domains:` in mailroom.yaml accepts.
 const domainsSchema = configSchema.shape.domains;
 const limitsSchema = configSchema.shape.limits;
+const queueSchema = configSchema.shape.queue;
 
 /** A domain name as the store keeps it (lower-case A-label), or a CliError saying what is wrong. */
 export function parseDomain(input: string, transport?: string): { name: string; transport: DomainTransport } {
@@ -61,4 +63,31 @@ export function parseSize(input: string, what: string): number {
   const result = limitsSchema.safeParse({ messageSize: value });
   if (!result.success) throw new CliError(`${what} "${input}" is not a size, expected e.g. 500MB or 2GB`);
   return result.data.messageSize;
+}
+
+/** `30m`, `24h`, `7d` or milliseconds, read with the config file's duration rules. */
+export function parseDuration(input: string, what: string): number {
+  const value = /^\d+$/.test(input.trim()) ? Number(input) : input;
+  const result = queueSchema.safeParse({ lifetime: value });
+  if (!result.success) throw new CliError(`${what} "${input}" is not a duration, expected e.g. 30m, 24h or 7d`);
+  return result.data.lifetime;
+}
+
+/** An IPv4 or IPv6 address, as the store counts it (IPv6 lower-case). */
+export function parseIp(input: string): string {
+  const ip = input.trim();
+  if (isIP(ip) === 0) throw new CliError(`"${input}" is not an IP address, expected e.g. 192.0.2.1 or 2001:db8::1`);
+  return ip.toLowerCase();
+}
+
+/** A sender a user may be allowed to use: `local@domain`, or `@domain` for every address of a domain. */
+export function parseSender(input: string): { sender: string; domain: string } {
+  try {
+    const { source, domain } = parseAliasSource(input.trim());
+    return { sender: source, domain };
+  } catch {
+    throw new CliError(
+      `sender "${input}" is not an address or @domain, expected e.g. sales@example.com or @example.com`,
+    );
+  }
 }

@@ -17,8 +17,52 @@ export interface User {
   id: number;
   address: string; // local@domain, local part as given (case kept), domain lower-case
   passwordHash: string; // scrypt$N$r$p$salt$hash
+  /** SCRAM-SHA-256 salted keys (RFC 5802), see Credentials. */
+  scram: string | null;
+  /** CRAM-MD5 secret, set only when CRAM-MD5 is enabled for this user, see Credentials. */
+  cramSecret: string | null;
   disabled: boolean;
   quotaBytes: number | null;
+  createdAt: number;
+}
+
+/**
+ * The secrets a user logs in with, one per kind of SASL mechanism. Only `cramSecret` is
+ * password-equivalent, which is why CRAM-MD5 is off unless enabled per user.
+ */
+export interface Credentials {
+  /** scrypt hash, for PLAIN and LOGIN (and POP3/IMAP plain logins). */
+  passwordHash: string;
+  /** SCRAM-SHA-256: `iterations$salt$storedKey$serverKey`, the last three base64. */
+  scram: string | null;
+  /** CRAM-MD5: the password itself, base64; null unless enabled for the user. */
+  cramSecret: string | null;
+}
+
+/** Failed logins counted for one IP address or one user within a window. */
+export interface AuthFailureCount {
+  count: number;
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+export interface AuthFailureEntry extends AuthFailureCount {
+  kind: 'ip' | 'user';
+  key: string;
+}
+
+export type DkimAlgorithm = 'rsa-2048' | 'ed25519';
+
+export interface DkimKey {
+  domain: string;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  /** PKCS#8 PEM. */
+  privateKey: string;
+  /** The `p=` value of the DNS record: base64 of the SubjectPublicKeyInfo (RSA) or raw key (Ed25519). */
+  publicKey: string;
+  /** The key new mail is signed with; other keys of the domain stay published until removed. */
+  active: boolean;
   createdAt: number;
 }
 
@@ -155,13 +199,48 @@ export interface Store {
   removeDomain(name: string): Promise<boolean>;
 
   // users
-  addUser(address: string, passwordHash: string, opts?: { quotaBytes?: number | null }): Promise<User>;
+  addUser(
+    address: string,
+    passwordHash: string,
+    opts?: { quotaBytes?: number | null; scram?: string | null; cramSecret?: string | null },
+  ): Promise<User>;
   /** Case-insensitive lookup on the whole address. */
   getUser(address: string): Promise<User | null>;
   getUserById(id: number): Promise<User | null>;
   listUsers(domain?: string): Promise<User[]>;
   setPassword(address: string, passwordHash: string): Promise<boolean>;
+  /** Replace all login secrets at once (password change); false when the user does not exist. */
+  setCredentials(address: string, credentials: Credentials): Promise<boolean>;
+  setUserDisabled(address: string, disabled: boolean): Promise<boolean>;
   removeUser(address: string): Promise<boolean>;
+
+  // sender grants: extra addresses a user may send as (`mailroom user allow-sender`)
+  addSenderGrant(user: string, address: string): Promise<void>;
+  removeSenderGrant(user: string, address: string): Promise<boolean>;
+  /** Granted addresses of a user, lower-cased, sorted. */
+  listSenderGrants(user: string): Promise<string[]>;
+
+  // failed logins (brute-force protection), counted per IP and per user
+  /**
+   * Count one failure. Failures older than `windowMs` (counted from the first one in the window)
+   * are forgotten first, so the count is always of one window.
+   */
+  recordAuthFailure(kind: 'ip' | 'user', key: string, now: number, windowMs: number): Promise<AuthFailureCount>;
+  getAuthFailures(kind: 'ip' | 'user', key: string, now: number, windowMs: number): Promise<AuthFailureCount>;
+  /** Forget the failures of one IP or user (after a success, or `mailroom user unlock`). */
+  clearAuthFailures(kind: 'ip' | 'user', key: string): Promise<boolean>;
+  /** Every IP and user with failures since `since`, most recent first. */
+  listAuthFailures(since: number): Promise<AuthFailureEntry[]>;
+
+  // DKIM keys
+  /** Store a key; the first key of a domain becomes active. */
+  addDkimKey(key: Omit<DkimKey, 'active' | 'createdAt'> & { active?: boolean }): Promise<DkimKey>;
+  listDkimKeys(domain?: string): Promise<DkimKey[]>;
+  /** The key to sign with for a domain, or null. */
+  getActiveDkimKey(domain: string): Promise<DkimKey | null>;
+  /** Make one selector the signing key (the others stay, for rotation). */
+  activateDkimKey(domain: string, selector: string): Promise<boolean>;
+  removeDkimKey(domain: string, selector: string): Promise<boolean>;
 
   // aliases
   addAlias(source: string, destinations: string[]): Promise<Alias>;

@@ -63,6 +63,68 @@ describe('SqliteStore specifics', () => {
     expect((await store.getRecipients('KEEP'))[0]?.state).toBe('queued');
   });
 
+  it('upgrades a version 2 database: users keep their passwords and get no SCRAM or CRAM secret yet', async () => {
+    const oldPath = freshPath();
+    const raw = new Database(oldPath);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER)');
+    for (const m of sqliteMigrations.filter((x) => x.version <= 2)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    raw
+      .prepare(
+        `INSERT INTO users (address, address_key, domain, password_hash, disabled, quota_bytes, created_at)
+         VALUES ('Old@example.com', 'old@example.com', 'example.com', 'scrypt$old', 1, 10, 5)`,
+      )
+      .run();
+    raw.close();
+
+    const upgraded = new SqliteStore(oldPath);
+    try {
+      await upgraded.migrate();
+      expect(await upgraded.schemaVersions()).toEqual(sqliteMigrations.map((m) => m.version));
+      const u = await upgraded.getUser('old@example.com');
+      expect(u).toMatchObject({
+        address: 'Old@example.com',
+        passwordHash: 'scrypt$old',
+        scram: null,
+        cramSecret: null,
+        disabled: true,
+        quotaBytes: 10,
+        createdAt: 5,
+      });
+      await upgraded.addSenderGrant('old@example.com', 'sales@example.com');
+      expect(await upgraded.listSenderGrants('old@example.com')).toEqual(['sales@example.com']);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  it('keeps at most one active DKIM key per domain in the schema itself', async () => {
+    await store.addDkimKey({
+      domain: 'example.com',
+      selector: 'a',
+      algorithm: 'ed25519',
+      privateKey: 'k',
+      publicKey: 'p',
+    });
+    await store.addDkimKey({
+      domain: 'example.com',
+      selector: 'b',
+      algorithm: 'ed25519',
+      privateKey: 'k',
+      publicKey: 'p',
+    });
+    await store.close();
+    const raw = new Database(path);
+    try {
+      expect(() => raw.prepare("UPDATE dkim_keys SET active = 1 WHERE selector = 'b'").run()).toThrow(/UNIQUE/);
+    } finally {
+      raw.close();
+    }
+    store = new SqliteStore(path);
+  });
+
   it('refuses a database from a newer mailroom', async () => {
     await store.close();
     const raw = new Database(path);

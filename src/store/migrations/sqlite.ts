@@ -128,4 +128,46 @@ CREATE TABLE blobs (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 3,
+    name: 'submission: credentials, sender grants, failed logins, DKIM keys',
+    sql: `
+-- SCRAM-SHA-256 salted keys, and the CRAM-MD5 secret (only for users with CRAM-MD5 enabled).
+ALTER TABLE users ADD COLUMN scram TEXT;
+ALTER TABLE users ADD COLUMN cram_secret TEXT;
+
+-- Extra addresses a user may send as: local@domain or @domain, lower-case.
+CREATE TABLE sender_grants (
+  user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  address     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (user_id, address)
+);
+
+-- Failed logins per IP ('ip') and per user ('user') in the current window.
+CREATE TABLE auth_failures (
+  kind      TEXT NOT NULL CHECK (kind IN ('ip', 'user')),
+  key       TEXT NOT NULL,
+  count     INTEGER NOT NULL,
+  first_at  INTEGER NOT NULL,
+  last_at   INTEGER NOT NULL,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX auth_failures_last ON auth_failures (last_at);
+
+-- No foreign key to domains: a domain may come from the configuration file only.
+CREATE TABLE dkim_keys (
+  domain       TEXT NOT NULL,
+  selector     TEXT NOT NULL,
+  algorithm    TEXT NOT NULL CHECK (algorithm IN ('rsa-2048', 'ed25519')),
+  private_key  TEXT NOT NULL,
+  public_key   TEXT NOT NULL,
+  active       INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (domain, selector)
+);
+-- At most one signing key per domain.
+CREATE UNIQUE INDEX dkim_keys_active ON dkim_keys (domain) WHERE active = 1;
+`,
+  },
 ];

@@ -1,6 +1,6 @@
 import { aliasSource, normalizeDomain, uniqueAddresses, userAddress } from '../address.js';
 import { StoreConflictError } from '../errors.js';
-import type { Alias, Domain, DomainTransport, User } from '../types.js';
+import type { Alias, Credentials, Domain, DomainTransport, User } from '../types.js';
 import type { Db } from './db.js';
 
 interface DomainRow {
@@ -13,6 +13,8 @@ interface UserRow {
   id: number;
   address: string;
   password_hash: string;
+  scram: string | null;
+  cram_secret: string | null;
   disabled: number;
   quota_bytes: number | null;
   created_at: number;
@@ -24,7 +26,14 @@ interface AliasRow {
   created_at: number;
 }
 
-const USER_COLS = 'id, address, password_hash, disabled, quota_bytes, created_at';
+const USER_COLS = 'id, address, password_hash, scram, cram_secret, disabled, quota_bytes, created_at';
+
+/** What addUser stores besides the address and password hash. */
+export interface NewUserOptions {
+  quotaBytes?: number | null;
+  scram?: string | null;
+  cramSecret?: string | null;
+}
 
 /** Domains, users and aliases: the directory the router and auth read. */
 export class Accounts {
@@ -55,19 +64,25 @@ export class Accounts {
   }
 
   /** Add a user; throws StoreConflictError when the address (in any case) exists. */
-  addUser(address: string, passwordHash: string, quotaBytes: number | null, now = Date.now()): User {
+  addUser(address: string, passwordHash: string, opts: NewUserOptions = {}, now = Date.now()): User {
     const a = userAddress(address);
+    const quotaBytes = opts.quotaBytes ?? null;
+    const scram = opts.scram ?? null;
+    const cramSecret = opts.cramSecret ?? null;
     const r = this.db
       .stmt(
-        `INSERT INTO users (address, address_key, domain, password_hash, disabled, quota_bytes, created_at)
-         VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO users
+           (address, address_key, domain, password_hash, scram, cram_secret, disabled, quota_bytes, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING`,
       )
-      .run(a.address, a.key, a.domain, passwordHash, quotaBytes, now);
+      .run(a.address, a.key, a.domain, passwordHash, scram, cramSecret, quotaBytes, now);
     if (r.changes === 0) throw new StoreConflictError(`user ${a.address} already exists`);
     return {
       id: Number(r.lastInsertRowid),
       address: a.address,
       passwordHash,
+      scram,
+      cramSecret,
       disabled: false,
       quotaBytes,
       createdAt: now,
@@ -100,6 +115,22 @@ export class Accounts {
     const key = tryUserKey(address);
     if (key === null) return false;
     return this.db.stmt('UPDATE users SET password_hash = ? WHERE address_key = ?').run(passwordHash, key).changes > 0;
+  }
+
+  /** Replace every login secret in one statement, so no mechanism is left with the old password. */
+  setCredentials(address: string, credentials: Credentials): boolean {
+    const key = tryUserKey(address);
+    if (key === null) return false;
+    const r = this.db
+      .stmt('UPDATE users SET password_hash = ?, scram = ?, cram_secret = ? WHERE address_key = ?')
+      .run(credentials.passwordHash, credentials.scram, credentials.cramSecret, key);
+    return r.changes > 0;
+  }
+
+  setUserDisabled(address: string, disabled: boolean): boolean {
+    const key = tryUserKey(address);
+    if (key === null) return false;
+    return this.db.stmt('UPDATE users SET disabled = ? WHERE address_key = ?').run(disabled ? 1 : 0, key).changes > 0;
   }
 
   /** Remove a user; their mailboxes and mailbox messages go with them (blobs are left to GC). */
@@ -171,7 +202,7 @@ export class Accounts {
 
 // Lookups of something that is not an address find nothing rather than throwing: the caller
 // is usually answering RCPT TO or a login, where "no such user" is the right answer.
-function tryUserKey(address: string): string | null {
+export function tryUserKey(address: string): string | null {
   try {
     return userAddress(address).key;
   } catch {
@@ -200,6 +231,8 @@ function toUser(r: UserRow): User {
     id: r.id,
     address: r.address,
     passwordHash: r.password_hash,
+    scram: r.scram,
+    cramSecret: r.cram_secret,
     disabled: r.disabled !== 0,
     quotaBytes: r.quota_bytes,
     createdAt: r.created_at,

@@ -1,7 +1,11 @@
 import { sqliteMigrations } from '../migrations/sqlite.js';
 import type {
   Alias,
+  AuthFailureCount,
+  AuthFailureEntry,
+  Credentials,
   DeliveryResult,
+  DkimKey,
   Domain,
   DomainTransport,
   Mailbox,
@@ -16,9 +20,12 @@ import type {
   StoredEvent,
   User,
 } from '../types.js';
-import { Accounts } from './accounts.js';
+import { Accounts, type NewUserOptions } from './accounts.js';
+import { AuthFailures } from './auth-failures.js';
 import { Db } from './db.js';
+import { DkimKeys, type NewDkimKey } from './dkim.js';
 import { Events } from './events.js';
+import { Grants } from './grants.js';
 import { Mailboxes } from './mailboxes.js';
 import { Messages } from './messages.js';
 import { appliedVersions, runMigrations } from './migrate.js';
@@ -45,6 +52,9 @@ export class SqliteStore implements Store {
   private readonly queue: Queue;
   private readonly mailboxes: Mailboxes;
   private readonly events: Events;
+  private readonly grants: Grants;
+  private readonly authFailures: AuthFailures;
+  private readonly dkim: DkimKeys;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -54,6 +64,9 @@ export class SqliteStore implements Store {
     this.queue = new Queue(this.db);
     this.mailboxes = new Mailboxes(this.db);
     this.events = new Events(this.db);
+    this.grants = new Grants(this.db);
+    this.authFailures = new AuthFailures(this.db);
+    this.dkim = new DkimKeys(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -100,8 +113,8 @@ export class SqliteStore implements Store {
 
   // users
 
-  async addUser(address: string, passwordHash: string, opts?: { quotaBytes?: number | null }): Promise<User> {
-    return this.accounts.addUser(address, passwordHash, opts?.quotaBytes ?? null);
+  async addUser(address: string, passwordHash: string, opts?: NewUserOptions): Promise<User> {
+    return this.accounts.addUser(address, passwordHash, opts);
   }
 
   async getUser(address: string): Promise<User | null> {
@@ -120,8 +133,70 @@ export class SqliteStore implements Store {
     return this.accounts.setPassword(address, passwordHash);
   }
 
+  async setCredentials(address: string, credentials: Credentials): Promise<boolean> {
+    return this.accounts.setCredentials(address, credentials);
+  }
+
+  async setUserDisabled(address: string, disabled: boolean): Promise<boolean> {
+    return this.accounts.setUserDisabled(address, disabled);
+  }
+
   async removeUser(address: string): Promise<boolean> {
     return this.accounts.removeUser(address);
+  }
+
+  // sender grants
+
+  async addSenderGrant(user: string, address: string): Promise<void> {
+    this.grants.add(user, address);
+  }
+
+  async removeSenderGrant(user: string, address: string): Promise<boolean> {
+    return this.grants.remove(user, address);
+  }
+
+  async listSenderGrants(user: string): Promise<string[]> {
+    return this.grants.list(user);
+  }
+
+  // failed logins
+
+  async recordAuthFailure(kind: 'ip' | 'user', key: string, now: number, windowMs: number): Promise<AuthFailureCount> {
+    return this.authFailures.record(kind, key, now, windowMs);
+  }
+
+  async getAuthFailures(kind: 'ip' | 'user', key: string, now: number, windowMs: number): Promise<AuthFailureCount> {
+    return this.authFailures.get(kind, key, now, windowMs);
+  }
+
+  async clearAuthFailures(kind: 'ip' | 'user', key: string): Promise<boolean> {
+    return this.authFailures.clear(kind, key);
+  }
+
+  async listAuthFailures(since: number): Promise<AuthFailureEntry[]> {
+    return this.authFailures.list(since);
+  }
+
+  // DKIM keys
+
+  async addDkimKey(key: NewDkimKey): Promise<DkimKey> {
+    return this.dkim.add(key);
+  }
+
+  async listDkimKeys(domain?: string): Promise<DkimKey[]> {
+    return this.dkim.list(domain);
+  }
+
+  async getActiveDkimKey(domain: string): Promise<DkimKey | null> {
+    return this.dkim.active(domain);
+  }
+
+  async activateDkimKey(domain: string, selector: string): Promise<boolean> {
+    return this.dkim.activate(domain, selector);
+  }
+
+  async removeDkimKey(domain: string, selector: string): Promise<boolean> {
+    return this.dkim.remove(domain, selector);
   }
 
   // aliases
