@@ -84,7 +84,16 @@ export const configSchema = z
       .strict()
       .optional(),
     domains: z
-      .array(z.object({ name: domainName, transport: transport.default('mailbox') }).strict())
+      .array(
+        z
+          .object({
+            name: domainName,
+            transport: transport.default('mailbox'),
+            /** Authenticated users may send only as addresses of this domain they own. */
+            senderOwnership: z.boolean().default(true),
+          })
+          .strict(),
+      )
       .prefault([{ name: 'localhost' }]),
     relay: z
       .object({ networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']) })
@@ -122,6 +131,42 @@ export const configSchema = z
         banner: z.string().default('ESMTP mailroom'),
         /** Wait before the greeting to catch early talkers (pregreet). 0 disables the check. */
         greetDelay: duration.default(0),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /** SASL mechanisms offered after TLS (CRAM-MD5 works only for users who enabled it). */
+        mechanisms: z
+          .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256']))
+          .min(1)
+          .default(['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256']),
+        /** Allow AUTH without TLS from loopback clients (127.0.0.0/8, ::1), e.g. for local apps. */
+        plaintextOnLoopback: z.boolean().default(false),
+        failures: z
+          .object({
+            /** Failures are counted per IP and per user within this window; a lock-out lasts as long. */
+            window: duration.default(900_000),
+            /** From this many failures on, each answer is delayed by `delay` more (up to `maxDelay`). */
+            delayAfter: z.number().int().min(1).default(3),
+            delay: duration.default(1000),
+            maxDelay: duration.default(8000),
+            /** Failures from one IP after which it gets 454 until the window ends. */
+            ipLockAfter: z.number().int().min(1).default(10),
+            /** Failures for one user after which it gets 454 until the window ends (from any IP). */
+            userLockAfter: z.number().int().min(1).default(50),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    submission: z
+      .object({
+        /** Refuse senders whose domain is not a local domain (550 5.7.1 Unconfigured sending domain). */
+        requireLocalSender: z.boolean().default(true),
+        /** Show the authenticated client's IP address in our Received: header (hidden by default). */
+        showClientIp: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

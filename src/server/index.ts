@@ -1,12 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { createMechanism } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
-import { RecipientPolicy } from '../policy/index.js';
+import { AuthThrottle, RecipientPolicy, SenderPolicy } from '../policy/index.js';
 import { QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
 import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
@@ -59,6 +60,22 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       config.domains[0]?.name ?? config.hostname.toLowerCase(),
     );
     const spool = new Spool(store, blobs);
+    const senders = new SenderPolicy(store, {
+      requireLocalSender: config.submission.requireLocalSender,
+      openDomains: new Set(config.domains.filter((d) => !d.senderOwnership).map((d) => d.name)),
+    });
+    const authLogger = logger.child({ component: 'auth' });
+    const auth = {
+      mechanisms: config.auth.mechanisms,
+      create: (name: string) =>
+        createMechanism(name, {
+          lookup: { user: (address: string) => store.getUser(address) },
+          hostname: config.hostname,
+        }),
+      throttle: new AuthThrottle(store, config.auth.failures),
+      plaintextOnLoopback: config.auth.plaintextOnLoopback,
+      logger: authLogger,
+    };
     const node = `${os.hostname()}:${process.pid}`;
     const transports = makeTransports(config, resources.dataDir);
     const queue = new QueueWorker({
@@ -100,6 +117,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
             const e = await router.expand(address);
             return e.ok ? e.addresses : null;
           },
+          auth,
+          senders,
+          submission: config.submission,
         },
       });
       try {

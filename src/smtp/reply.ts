@@ -20,7 +20,8 @@ export function formatReply(r: Reply): string {
     const sep = i === lines.length - 1 ? ' ' : '-';
     const text = [r.enhanced, lines[i]].filter((p) => p !== null && p !== '').join(' ');
     // RFC 5321 4.2: the last line may be a bare code; continuation lines always keep their '-'.
-    out += text === '' && sep === ' ' ? `${r.code}\r\n` : `${r.code}${sep}${text}\r\n`;
+    // ... except a SASL challenge (334), whose text is the (possibly empty) base64 after one space (RFC 4954).
+    out += text === '' && sep === ' ' && r.code !== 334 ? `${r.code}\r\n` : `${r.code}${sep}${text}\r\n`;
   }
   return out;
 }

@@ -24,7 +24,10 @@ export function tempDir(prefix = 'mailroom-test-'): string {
  * Start an in-process server on free loopback ports with a temporary data directory.
  * `overrides` are merged over a test config (smtp, submission and submissions listeners).
  */
-export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ConfigInput> = {},
+  opts: { logTo?: NodeJS.WritableStream } = {},
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
   const config = parseConfig({
     hostname: 'mx.test',
@@ -40,7 +43,8 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
     shutdown: { drainTimeout: 2000 },
     ...overrides,
   });
-  const server = await startServer(config, { logger: pino({ level: config.log.level }) });
+  const logger = opts.logTo ? pino({ level: config.log.level }, opts.logTo) : pino({ level: config.log.level });
+  const server = await startServer(config, { logger });
   return {
     server,
     dataDir,

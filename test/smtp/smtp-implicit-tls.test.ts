@@ -24,11 +24,22 @@ describe('submissions (implicit TLS)', () => {
     c.close();
   });
 
-  it('offers no STARTTLS; MAIL without AUTH is 530 5.7.0 Authentication required', async () => {
+  it('offers AUTH but no STARTTLS; MAIL without AUTH is 530 5.7.0 Authentication required', async () => {
     const c = await runDialog(
       t.port('submissions'),
       `
-      ${ehlo('client.example', false)}
+      C: EHLO client.example
+      S: 250-mx.test greets client.example
+      S: 250-PIPELINING
+      S: 250-SIZE 26214400
+      S: 250-8BITMIME
+      S: 250-SMTPUTF8
+      S: 250-ENHANCEDSTATUSCODES
+      S: 250-CHUNKING
+      S: 250-BINARYMIME
+      S: 250-DSN
+      S: 250-AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256
+      S: 250 HELP
       C: STARTTLS
       S: 503 5.5.1 *
       C: MAIL FROM:<alice@example.test>

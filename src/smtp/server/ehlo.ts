@@ -6,6 +6,8 @@ export function ehloReply(opts: {
   clientName: string;
   messageSize: number;
   startTls: boolean;
+  /** The `AUTH mech...` line, or null when AUTH is not offered now. */
+  auth: string | null;
 }): Reply {
   const lines = [
     `${opts.hostname} greets ${opts.clientName.replace(/[^\x21-\x7e]/g, '?').slice(0, 255)}`,
@@ -19,6 +21,7 @@ export function ehloReply(opts: {
     'DSN',
   ];
   if (opts.startTls) lines.push('STARTTLS');
+  if (opts.auth) lines.push(opts.auth);
   lines.push('HELP');
   // RFC 2034: the EHLO reply itself carries no enhanced status code.
   return reply(250, null, ...lines);

@@ -1,7 +1,8 @@
 /** Facts that go into our Received: header. */
 export interface ReceivedInfo {
   helo: string | null;
-  clientIp: string;
+  /** Null hides the client's address (authenticated submissions, by default). */
+  clientIp: string | null;
   clientHost: string | null;
   hostname: string;
   protocol: string;
@@ -27,9 +28,13 @@ export function rfc5322Date(d: Date): string {
  * characters in the common case; ends with CRLF.
  */
 export function receivedHeader(info: ReceivedInfo): string {
-  const ip = info.clientIp.includes(':') ? `IPv6:${info.clientIp.replace(/^::ffff:/i, '')}` : info.clientIp;
   const helo = sanitize(info.helo ?? 'unknown');
-  const from = `from ${helo} (${info.clientHost ? `${sanitize(info.clientHost)} ` : ''}[${ip}])`;
+  let from = `from ${helo}`;
+  if (info.clientIp !== null) {
+    const v4 = info.clientIp.replace(/^::ffff:/i, '');
+    const ip = v4.includes(':') ? `IPv6:${v4}` : v4;
+    from += ` (${info.clientHost ? `${sanitize(info.clientHost)} ` : ''}[${ip}])`;
+  }
   const lines = [`Received: ${from}`, `\tby ${info.hostname} (mailroom) with ${info.protocol} id ${info.queueId}`];
   if (info.tls) lines.push(`\t(version=${info.tls.version} cipher=${info.tls.cipher})`);
   const forPart = info.recipient ? `for <${sanitize(info.recipient)}>; ` : '';

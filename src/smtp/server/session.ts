@@ -1,17 +1,19 @@
 import type { Logger } from 'pino';
 import type { Config, Limits } from '../../config/index.js';
 import type { EventBus } from '../../events/index.js';
-import type { RecipientPolicy } from '../../policy/index.js';
+import type { RecipientPolicy, SenderPolicy } from '../../policy/index.js';
 import type { Intake, Spool } from '../../spool/index.js';
 import type { NewRecipient } from '../../store/index.js';
 import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
+import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
 import { ehloReply, helpReply } from './ehlo.js';
 import { HeaderInspector } from './header-inspector.js';
 import { type MailParams, parseMailParams, parseRcptParams } from './params.js';
 import { protocolName, receivedHeader } from './received.js';
+import { fixSubmissionHeader, HeaderCollector } from './submission-header.js';
 
 export type ListenerRole = 'smtp' | 'submission' | 'submissions';
 
@@ -29,6 +31,11 @@ export interface SessionDeps {
   logger: Logger;
   /** Alias expansion for EXPN (only used when smtp.expn is on). */
   expand: (address: string) => Promise<string[] | null>;
+  /** SMTP AUTH; null when no mechanism is available. */
+  auth: SmtpAuthDeps | null;
+  /** Which addresses an authenticated user may send as. */
+  senders: SenderPolicy;
+  submission: Config['submission'];
 }
 
 /** The connection as the edge sees it. */
@@ -62,7 +69,14 @@ interface Transaction {
   intake: Intake | null;
   inspector: HeaderInspector | null;
   bdatFailed: Reply | null;
+  /** Authenticated submissions: the header is held back until complete, then checked and fixed. */
+  header: HeaderCollector | null;
+  /** Why the message will be refused at its end (the rest of its bytes are read and dropped). */
+  failure: Reply | null;
 }
+
+/** Longest header section a submission may have (it is held in memory until complete). */
+const MAX_SUBMISSION_HEADER = 256 * 1024;
 
 const ok = (enhanced: string, text = 'Ok') => reply(250, enhanced, text);
 const badSequence = (text = 'Bad sequence of commands') => reply(503, '5.5.1', text);
@@ -81,11 +95,21 @@ export class SmtpSession {
   private closed = false;
   /** The answer owed for a BDAT chunk that is being read only to be thrown away. */
   private refusal: Reply | null = null;
+  private readonly auth: SmtpAuth | null;
 
   constructor(
     private readonly deps: SessionDeps,
     private conn: ConnectionInfo,
-  ) {}
+  ) {
+    this.auth = deps.auth
+      ? new SmtpAuth(deps.auth, () => ({ ip: this.conn.remoteAddress, secure: this.secure, conn: this.conn.id }))
+      : null;
+  }
+
+  /** The authenticated user, if any. */
+  get user(): string | null {
+    return this.auth?.user ?? null;
+  }
 
   /** The 220 greeting. */
   greeting(): Reply {
@@ -113,6 +137,7 @@ export class SmtpSession {
 
   /** Handle one command line (without CRLF). */
   async handleLine(line: string): Promise<Step> {
+    if (this.auth?.inProgress) return this.count(step(await this.auth.response(line)));
     const parsed = parseCommand(line);
     if (!parsed.ok) return this.count(step(reply(parsed.code, parsed.enhanced, parsed.text)));
     return this.count(await this.dispatch(parsed.command));
@@ -128,6 +153,7 @@ export class SmtpSession {
     this.conn = { ...this.conn, tls };
     this.helo = null;
     this.ehlo = false;
+    this.auth?.reset();
     void this.resetTransaction();
   }
 
@@ -135,8 +161,7 @@ export class SmtpSession {
   async dataChunk(chunk: Buffer): Promise<void> {
     const tx = this.tx;
     if (!tx?.intake) return;
-    tx.inspector?.push(chunk);
-    await tx.intake.write(chunk);
+    await this.writeBody(tx, chunk);
   }
 
   /** End of DATA: decide and make the message durable. */
@@ -178,8 +203,7 @@ export class SmtpSession {
       tx.bdatFailed = reply(552, '5.3.4', 'Message size exceeds fixed limit');
       return;
     }
-    tx.inspector?.push(chunk);
-    await tx.intake.write(chunk);
+    await this.writeBody(tx, chunk);
   }
 
   /** The end of a BDAT chunk. */
@@ -247,7 +271,8 @@ export class SmtpSession {
       case 'STARTTLS':
         return this.onStartTls();
       case 'AUTH':
-        return step(reply(502, '5.5.1', 'AUTH not available'));
+        if (!this.auth) return step(reply(502, '5.5.1', 'AUTH not available'));
+        return step(await this.auth.command(cmd.mechanism, cmd.initial, this.tx !== null));
     }
   }
 
@@ -263,6 +288,7 @@ export class SmtpSession {
         clientName: domain,
         messageSize: this.deps.limits.messageSize,
         startTls: this.deps.tlsAvailable && !this.secure && this.deps.role !== 'submissions',
+        auth: this.auth?.advertise() ?? null,
       }),
     );
   }
@@ -273,7 +299,7 @@ export class SmtpSession {
     if (this.deps.role === 'submission' && !this.secure) {
       return step(reply(530, '5.7.0', 'Must issue a STARTTLS command first'));
     }
-    if (this.deps.role !== 'smtp') return step(reply(530, '5.7.0', 'Authentication required'));
+    if (this.deps.role !== 'smtp' && !this.user) return step(reply(530, '5.7.0', 'Authentication required'));
     if (this.messages >= this.deps.limits.messagesPerConnection) {
       return step(reply(421, '4.7.0', 'Too many messages in one connection, reconnect to send more'), 'close');
     }
@@ -284,13 +310,20 @@ export class SmtpSession {
       smtputf8: esmtp,
       dsn: esmtp,
       binaryMime: esmtp,
-      auth: false,
+      auth: this.auth !== null,
     });
     if (!p.ok) return step(reply(p.code, p.enhanced, p.text));
     const parsed = parsePath(path, { allowNull: true, smtputf8: p.value.smtputf8 });
     if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
     if (p.value.size !== null && p.value.size > this.deps.limits.messageSize) {
       return step(reply(552, '5.3.4', 'Message size exceeds fixed limit'));
+    }
+    if (this.user) {
+      const verdict = await this.deps.senders.check(this.user, parsed.mailbox?.address ?? '');
+      if (!verdict.ok) {
+        this.deps.logger.info({ conn: this.conn.id, user: this.user, reason: verdict.reason }, 'sender refused');
+        return step(verdict.reply);
+      }
     }
     this.tx = {
       from: parsed.mailbox?.address ?? '',
@@ -301,6 +334,8 @@ export class SmtpSession {
       intake: null,
       inspector: null,
       bdatFailed: null,
+      header: null,
+      failure: null,
     };
     return step(ok('2.1.0'));
   }
@@ -317,7 +352,7 @@ export class SmtpSession {
     if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
     if (!parsed.mailbox) return step(reply(501, '5.1.3', 'Null recipient address is not allowed'));
     const mailbox = parsed.mailbox;
-    const verdict = await this.deps.policy.check({ ip: this.conn.remoteAddress, user: null }, mailbox);
+    const verdict = await this.deps.policy.check({ ip: this.conn.remoteAddress, user: this.user }, mailbox);
     if (!verdict.ok) {
       this.deps.logger.info(
         {
@@ -403,9 +438,12 @@ export class SmtpSession {
     const intake = this.deps.spool.begin();
     tx.intake = intake;
     tx.inspector = new HeaderInspector();
+    if (this.user) tx.header = new HeaderCollector(MAX_SUBMISSION_HEADER);
+    // Privacy for authenticated users: their address (often a home or mobile IP) is left out.
+    const hideIp = this.user !== null && !this.deps.submission.showClientIp;
     const header = receivedHeader({
       helo: this.helo,
-      clientIp: this.conn.remoteAddress,
+      clientIp: hideIp ? null : this.conn.remoteAddress,
       clientHost: null,
       hostname: this.deps.hostname,
       protocol: this.protocol(tx),
@@ -418,13 +456,60 @@ export class SmtpSession {
   }
 
   private protocol(tx: Transaction): string {
-    return protocolName({ ehlo: this.ehlo, tls: this.secure, auth: false, utf8: tx.params.smtputf8 });
+    return protocolName({ ehlo: this.ehlo, tls: this.secure, auth: this.user !== null, utf8: tx.params.smtputf8 });
+  }
+
+  /**
+   * Body bytes to the intake. For authenticated submissions the header section is held back
+   * until complete, then checked and fixed (RFC 6409 section 8) before it is written.
+   */
+  private async writeBody(tx: Transaction, chunk: Buffer): Promise<void> {
+    const intake = tx.intake as Intake;
+    if (tx.failure) return;
+    tx.inspector?.push(chunk);
+    if (!tx.header || tx.header.complete) {
+      await intake.write(chunk);
+      return;
+    }
+    const got = tx.header.push(chunk);
+    if (!got) return;
+    if ('tooLarge' in got) {
+      tx.failure = reply(552, '5.3.4', 'Message header too large');
+      return;
+    }
+    await this.writeSubmissionHeader(tx, got.header);
+    if (!tx.failure) await intake.write(got.rest);
+  }
+
+  private async writeSubmissionHeader(tx: Transaction, header: Buffer): Promise<void> {
+    const intake = tx.intake as Intake;
+    const fixed = fixSubmissionHeader(header, { hostname: this.deps.hostname, queueId: intake.id, now: new Date() });
+    if (!fixed.ok) {
+      tx.failure = fixed.reply;
+      return;
+    }
+    for (const from of fixed.from) {
+      const verdict = await this.deps.senders.check(this.user as string, from);
+      if (!verdict.ok) {
+        tx.failure = reply(verdict.reply.code, verdict.reply.enhanced, `From: ${verdict.reply.lines.join(' ')}`);
+        return;
+      }
+    }
+    await intake.write(fixed.header);
   }
 
   private async finish(): Promise<Step> {
     const tx = this.tx;
     if (!tx?.intake) return step(badSequence());
     const intake = tx.intake;
+    // A submission that ended inside its header (no body): the header is all there is.
+    if (tx.header && !tx.header.complete && !tx.failure) await this.writeSubmissionHeader(tx, tx.header.finish());
+    if (tx.failure) {
+      const r = tx.failure;
+      this.reject(r, intake.size);
+      await this.resetTransaction();
+      return step(r);
+    }
     if ((tx.inspector?.receivedCount ?? 0) > this.deps.limits.receivedHeaders) {
       const r = reply(554, '5.4.6', 'Too many "Received" headers, mail loop detected');
       this.reject(r, intake.size);
