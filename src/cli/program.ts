@@ -4,6 +4,8 @@ import { ConfigError } from '../config/index.js';
 import { aliasCommand } from './alias.js';
 import { checkConfigCommand } from './check-config.js';
 import { reportConfigError } from './config-option.js';
+import { dkimCommand } from './dkim.js';
+import { dnsCommand } from './dns.js';
 import { domainCommand } from './domain.js';
 import { mailboxCommand } from './mailbox.js';
 import { CliError } from './output.js';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   program.addCommand(userCommand());
   program.addCommand(aliasCommand());
   program.addCommand(mailboxCommand());
+  program.addCommand(dkimCommand());
+  program.addCommand(dnsCommand());
   // Settings reach only children made with .command(), not ones added with addCommand, so set it everywhere.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.showHelpAfterError('(add --help for usage)');
