@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createMechanism } from '../auth/index.js';
 import type { Config } from '../config/index.js';
+import { signWithActiveKey } from '../dkim/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
@@ -120,6 +121,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           auth,
           senders,
           submission: config.submission,
+          sign: (message: Buffer) => signWithActiveKey(message, store),
         },
       });
       try {

@@ -26,9 +26,12 @@ export class Spool {
     private readonly blobs: BlobStore,
   ) {}
 
-  /** Start receiving one message. */
-  begin(): Intake {
-    return new Intake(newQueueId(), this.blobs, (msg) => this.enqueue(msg));
+  /**
+   * Start receiving one message. `holdInMemory` keeps the whole body in memory until commit
+   * (bounded by limits.messageSize), so it can still be rewritten, e.g. to add a DKIM signature.
+   */
+  begin(opts: { holdInMemory?: boolean } = {}): Intake {
+    return new Intake(newQueueId(), this.blobs, (msg) => this.enqueue(msg), opts.holdInMemory ?? false);
   }
 
   /** Called with the ids of each committed group, e.g. to wake the queue. */
@@ -79,6 +82,7 @@ export class Intake {
     readonly id: string,
     private readonly blobs: BlobStore,
     private readonly commitEnvelope: (msg: NewMessage) => Promise<void>,
+    private readonly holdInMemory = false,
   ) {}
 
   /** Octets received so far. */
@@ -92,13 +96,26 @@ export class Intake {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.total += chunk.length;
-    if (this.buffered > INLINE_LIMIT) await this.spill();
+    if (this.buffered > INLINE_LIMIT && !this.holdInMemory) await this.spill();
+  }
+
+  /**
+   * Rewrite the whole message before it is committed (only for intakes held in memory).
+   * DKIM needs this: the signature header goes in front, and can be made only once the body is known.
+   */
+  async transform(fn: (message: Buffer) => Buffer | Promise<Buffer>): Promise<void> {
+    if (this.writer || this.finished) throw new Error('only an unfinished in-memory intake can be rewritten');
+    const out = await fn(Buffer.concat(this.chunks, this.buffered));
+    this.chunks = [out];
+    this.buffered = out.length;
+    this.total = out.length;
   }
 
   /** Make body and envelope durable; resolves only after both are on disk. */
   async commit(envelope: Envelope): Promise<void> {
     if (this.finished) throw new Error('intake already finished');
-    if (!this.writer) {
+    // (A large body held in memory goes to a file below, like any other large body.)
+    if (!this.writer && this.buffered <= INLINE_LIMIT) {
       // Small message: body and envelope become durable in one store commit.
       const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
@@ -111,6 +128,7 @@ export class Intake {
     try {
       await this.spill();
       const writer = this.writer;
+      if (!writer) throw new Error('intake was aborted while it was being committed');
       const blobRef = await writer.commit();
       this.finished = true;
       try {

@@ -2,18 +2,17 @@ import type { Logger } from 'pino';
 import type { Config, Limits } from '../../config/index.js';
 import type { EventBus } from '../../events/index.js';
 import type { RecipientPolicy, SenderPolicy } from '../../policy/index.js';
-import type { Intake, Spool } from '../../spool/index.js';
-import type { NewRecipient } from '../../store/index.js';
+import type { Spool } from '../../spool/index.js';
 import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
 import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
 import { ehloReply, helpReply } from './ehlo.js';
-import { HeaderInspector } from './header-inspector.js';
-import { type MailParams, parseMailParams, parseRcptParams } from './params.js';
+import { dataFailure, MessageBody } from './message-body.js';
+import { parseMailParams, parseRcptParams } from './params.js';
 import { protocolName, receivedHeader } from './received.js';
-import { fixSubmissionHeader, HeaderCollector } from './submission-header.js';
+import { Transaction } from './transaction.js';
 
 export type ListenerRole = 'smtp' | 'submission' | 'submissions';
 
@@ -35,6 +34,8 @@ export interface SessionDeps {
   auth: SmtpAuthDeps | null;
   /** Which addresses an authenticated user may send as. */
   senders: SenderPolicy;
+  /** DKIM-sign a submitted message: returns the header field(s) to prepend, '' when its domain has no key. */
+  sign: ((message: Buffer) => Promise<string>) | null;
   submission: Config['submission'];
 }
 
@@ -57,26 +58,6 @@ export interface Step {
   /** Drop input already buffered after this command (RFC 3207 after STARTTLS, failed DATA). */
   discardPipelined?: boolean;
 }
-
-interface Transaction {
-  from: string;
-  params: MailParams;
-  recipients: NewRecipient[];
-  /** Lower-cased final addresses already in `recipients`, to deliver each once. */
-  seen: Set<string>;
-  /** Addresses as the client gave them, for the log and the Received: `for` clause. */
-  given: string[];
-  intake: Intake | null;
-  inspector: HeaderInspector | null;
-  bdatFailed: Reply | null;
-  /** Authenticated submissions: the header is held back until complete, then checked and fixed. */
-  header: HeaderCollector | null;
-  /** Why the message will be refused at its end (the rest of its bytes are read and dropped). */
-  failure: Reply | null;
-}
-
-/** Longest header section a submission may have (it is held in memory until complete). */
-const MAX_SUBMISSION_HEADER = 256 * 1024;
 
 const ok = (enhanced: string, text = 'Ok') => reply(250, enhanced, text);
 const badSequence = (text = 'Bad sequence of commands') => reply(503, '5.5.1', text);
@@ -161,7 +142,7 @@ export class SmtpSession {
   async dataChunk(chunk: Buffer): Promise<void> {
     const tx = this.tx;
     if (!tx?.intake) return;
-    await this.writeBody(tx, chunk);
+    await tx.body?.write(chunk);
   }
 
   /** End of DATA: decide and make the message durable. */
@@ -172,13 +153,7 @@ export class SmtpSession {
     bareLineEnding: boolean;
     size: number;
   }): Promise<Step> {
-    let failure: Reply | null = null;
-    if (result.overSize) failure = reply(552, '5.3.4', 'Message size exceeds fixed limit');
-    else if (result.lineTooLong)
-      failure = reply(552, '5.3.4', `Message line too long, limit is ${this.deps.limits.lineLength} octets`);
-    else if (result.nul) failure = reply(554, '5.6.0', 'Message contains NUL characters');
-    else if (result.bareLineEnding)
-      failure = reply(554, '5.6.0', 'Message contains bare CR or LF characters, use CRLF line endings');
+    const failure = dataFailure(result, this.deps.limits.lineLength);
     if (failure) {
       this.reject(failure, result.size);
       await this.resetTransaction();
@@ -189,7 +164,10 @@ export class SmtpSession {
 
   /** A data line longer than the limit: answer and close, since we cannot tell where the line ends. */
   async dataLineTooLong(): Promise<Step> {
-    const r = reply(552, '5.3.4', `Message line too long, limit is ${this.deps.limits.lineLength} octets`);
+    const r = dataFailure(
+      { overSize: false, lineTooLong: true, nul: false, bareLineEnding: false },
+      this.deps.limits.lineLength,
+    ) as Reply;
     this.reject(r, this.tx?.intake?.size ?? 0);
     await this.resetTransaction();
     return { replies: [r], action: 'close' };
@@ -203,7 +181,7 @@ export class SmtpSession {
       tx.bdatFailed = reply(552, '5.3.4', 'Message size exceeds fixed limit');
       return;
     }
-    await this.writeBody(tx, chunk);
+    await tx.body?.write(chunk);
   }
 
   /** The end of a BDAT chunk. */
@@ -325,18 +303,7 @@ export class SmtpSession {
         return step(verdict.reply);
       }
     }
-    this.tx = {
-      from: parsed.mailbox?.address ?? '',
-      params: p.value,
-      recipients: [],
-      seen: new Set(),
-      given: [],
-      intake: null,
-      inspector: null,
-      bdatFailed: null,
-      header: null,
-      failure: null,
-    };
+    this.tx = new Transaction(parsed.mailbox?.address ?? '', p.value);
     return step(ok('2.1.0'));
   }
 
@@ -366,19 +333,7 @@ export class SmtpSession {
       );
       return step(verdict.reply);
     }
-    const orcpt = rp.value.orcpt ?? null;
-    for (const address of verdict.addresses) {
-      const key = address.toLowerCase();
-      if (tx.seen.has(key)) continue;
-      tx.seen.add(key);
-      const expanded = address.toLowerCase() !== mailbox.address.toLowerCase();
-      tx.recipients.push({
-        address,
-        orcpt: orcpt ?? (expanded ? `rfc822;${mailbox.address}` : null),
-        notify: rp.value.notify,
-      });
-    }
-    tx.given.push(mailbox.address);
+    tx.addRecipient(mailbox.address, verdict.addresses, rp.value);
     return step(ok('2.1.5'));
   }
 
@@ -435,10 +390,9 @@ export class SmtpSession {
   }
 
   private async startIntake(tx: Transaction): Promise<void> {
-    const intake = this.deps.spool.begin();
+    // A submission that may be DKIM-signed stays in memory: the signature goes in front once the body is known.
+    const intake = this.deps.spool.begin({ holdInMemory: this.user !== null && this.deps.sign !== null });
     tx.intake = intake;
-    tx.inspector = new HeaderInspector();
-    if (this.user) tx.header = new HeaderCollector(MAX_SUBMISSION_HEADER);
     // Privacy for authenticated users: their address (often a home or mobile IP) is left out.
     const hideIp = this.user !== null && !this.deps.submission.showClientIp;
     const header = receivedHeader({
@@ -452,69 +406,34 @@ export class SmtpSession {
       recipient: tx.given.length === 1 ? (tx.given[0] ?? null) : null,
       date: new Date(),
     });
-    await intake.write(Buffer.from(header, 'utf8'));
+    const { senders, hostname, sign, logger } = this.deps;
+    const user = this.user;
+    tx.body = await MessageBody.open(
+      intake,
+      header,
+      user === null ? null : { user, senders, hostname, sign, logger, conn: this.conn.id },
+    );
   }
 
   private protocol(tx: Transaction): string {
     return protocolName({ ehlo: this.ehlo, tls: this.secure, auth: this.user !== null, utf8: tx.params.smtputf8 });
   }
 
-  /**
-   * Body bytes to the intake. For authenticated submissions the header section is held back
-   * until complete, then checked and fixed (RFC 6409 section 8) before it is written.
-   */
-  private async writeBody(tx: Transaction, chunk: Buffer): Promise<void> {
-    const intake = tx.intake as Intake;
-    if (tx.failure) return;
-    tx.inspector?.push(chunk);
-    if (!tx.header || tx.header.complete) {
-      await intake.write(chunk);
-      return;
-    }
-    const got = tx.header.push(chunk);
-    if (!got) return;
-    if ('tooLarge' in got) {
-      tx.failure = reply(552, '5.3.4', 'Message header too large');
-      return;
-    }
-    await this.writeSubmissionHeader(tx, got.header);
-    if (!tx.failure) await intake.write(got.rest);
-  }
-
-  private async writeSubmissionHeader(tx: Transaction, header: Buffer): Promise<void> {
-    const intake = tx.intake as Intake;
-    const fixed = fixSubmissionHeader(header, { hostname: this.deps.hostname, queueId: intake.id, now: new Date() });
-    if (!fixed.ok) {
-      tx.failure = fixed.reply;
-      return;
-    }
-    for (const from of fixed.from) {
-      const verdict = await this.deps.senders.check(this.user as string, from);
-      if (!verdict.ok) {
-        tx.failure = reply(verdict.reply.code, verdict.reply.enhanced, `From: ${verdict.reply.lines.join(' ')}`);
-        return;
-      }
-    }
-    await intake.write(fixed.header);
-  }
-
   private async finish(): Promise<Step> {
     const tx = this.tx;
     if (!tx?.intake) return step(badSequence());
     const intake = tx.intake;
-    // A submission that ended inside its header (no body): the header is all there is.
-    if (tx.header && !tx.header.complete && !tx.failure) await this.writeSubmissionHeader(tx, tx.header.finish());
-    if (tx.failure) {
-      const r = tx.failure;
-      this.reject(r, intake.size);
-      await this.resetTransaction();
-      return step(r);
-    }
-    if ((tx.inspector?.receivedCount ?? 0) > this.deps.limits.receivedHeaders) {
+    if ((tx.body?.receivedCount ?? 0) > this.deps.limits.receivedHeaders) {
       const r = reply(554, '5.4.6', 'Too many "Received" headers, mail loop detected');
       this.reject(r, intake.size);
       await this.resetTransaction();
       return step(r);
+    }
+    const refused = await tx.body?.end();
+    if (refused) {
+      this.reject(refused, intake.size);
+      await this.resetTransaction();
+      return step(refused);
     }
     try {
       await intake.commit({
@@ -567,9 +486,9 @@ export class SmtpSession {
   }
 
   private async resetTransaction(): Promise<void> {
-    const intake = this.tx?.intake;
+    const tx = this.tx;
     this.tx = null;
-    if (intake) await intake.abort();
+    await tx?.abort();
   }
 
   /** Count failures; past the limit the client is cut off (a misbehaving or probing client). */
