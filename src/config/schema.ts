@@ -167,6 +167,8 @@ export const configSchema = z
         requireLocalSender: z.boolean().default(true),
         /** Show the authenticated client's IP address in our Received: header (hidden by default). */
         showClientIp: z.boolean().default(false),
+        /** Name the authenticated user in our Received: header (hidden by default). */
+        showAuthenticatedUser: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -139,3 +139,29 @@ describe('submission fix-ups (RFC 6409 section 8)', () => {
     c.close();
   });
 });
+
+describe('showing the client in Received: when the config says so', () => {
+  it('adds the client IP and the authenticated user', async () => {
+    const s = await startTestServer({ submission: { showClientIp: true, showAuthenticatedUser: true } });
+    try {
+      const c = await makeCredentials(PASSWORD);
+      await s.server.resources.store.addUser('dave@example.test', c.passwordHash, { scram: c.scram });
+      const client = await RawSmtp.connect(s.port('submissions'), { tls: true });
+      await client.read();
+      await client.cmd('EHLO laptop.test');
+      expect((await client.cmd(`AUTH PLAIN ${b64(`\0dave@example.test\0${PASSWORD}`)}`)).code).toBe(235);
+      await client.cmd('MAIL FROM:<dave@example.test>');
+      await client.cmd('RCPT TO:<friend@remote.test>');
+      await client.cmd('DATA');
+      client.write('From: dave@example.test\r\n\r\nx\r\n.\r\n');
+      const r = await client.read();
+      client.close();
+      const msg = await s.server.resources.store.getMessage(/queued as (\S+)/.exec(r.raw)?.[1] ?? '');
+      const stored = (await s.server.resources.blobs.read(msg!.blobRef)).toString();
+      expect(stored).toMatch(/^Received: from laptop\.test \(\[127\.0\.0\.1\]\)\r\n/);
+      expect(stored).toContain('\t(authenticated as dave@example.test)\r\n');
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -9,6 +9,8 @@ export interface ReceivedInfo {
   queueId: string;
   tls: { version: string; cipher: string } | null;
   recipient: string | null;
+  /** The authenticated user, when the config asks to show it. */
+  authenticatedAs?: string | null;
   date: Date;
 }
 
@@ -37,6 +39,7 @@ export function receivedHeader(info: ReceivedInfo): string {
   }
   const lines = [`Received: ${from}`, `\tby ${info.hostname} (mailroom) with ${info.protocol} id ${info.queueId}`];
   if (info.tls) lines.push(`\t(version=${info.tls.version} cipher=${info.tls.cipher})`);
+  if (info.authenticatedAs) lines.push(`\t(authenticated as ${sanitize(info.authenticatedAs)})`);
   const forPart = info.recipient ? `for <${sanitize(info.recipient)}>; ` : '';
   lines.push(`\t${forPart}${rfc5322Date(info.date)}`);
   return `${lines.join('\r\n')}\r\n`;

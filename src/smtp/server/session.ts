@@ -404,6 +404,7 @@ export class SmtpSession {
       queueId: intake.id,
       tls: this.conn.tls,
       recipient: tx.given.length === 1 ? (tx.given[0] ?? null) : null,
+      authenticatedAs: this.deps.submission.showAuthenticatedUser ? this.user : null,
       date: new Date(),
     });
     const { senders, hostname, sign, logger } = this.deps;
