@@ -169,7 +169,8 @@ describe('interoperability', () => {
     }
   });
 
-  it('curl sends over smtp:// with --ssl-reqd', async () => {
+  /** curl submitting one message; returns everything it printed. */
+  async function curl(url: string, password: string): Promise<string> {
     const { stdout, stderr } = await runWithInput(
       'curl',
       [
@@ -178,9 +179,9 @@ describe('interoperability', () => {
         '--verbose',
         '--insecure',
         '--ssl-reqd',
-        `smtp://127.0.0.1:${t.port('submission')}`,
+        url,
         '--user',
-        `alice@example.test:${PASSWORD}`,
+        `alice@example.test:${password}`,
         '--mail-from',
         'alice@example.test',
         '--mail-rcpt',
@@ -190,8 +191,41 @@ describe('interoperability', () => {
       ],
       'From: alice@example.test\r\nTo: bob@example.test\r\nSubject: curl\r\n\r\nhi\r\n',
     );
-    expect(`${stdout}${stderr}`).toMatch(/235 2\.7\.0/);
-    expect(`${stdout}${stderr}`).toMatch(/250 2\.0\.0 Ok: queued as/);
+    return `${stdout}${stderr}`;
+  }
+
+  it('curl sends over smtp:// (587, STARTTLS) and smtps:// (465) with --ssl-reqd', async () => {
+    for (const url of [`smtp://127.0.0.1:${t.port('submission')}`, `smtps://127.0.0.1:${t.port('submissions')}`]) {
+      const out = await curl(url, PASSWORD);
+      expect(out, url).toMatch(/235 2\.7\.0/);
+      expect(out, url).toMatch(/250 2\.0\.0 Ok: queued as/);
+    }
+  });
+
+  it('each client sees 535 5.7.8 for a wrong password', async () => {
+    expect(await curl(`smtps://127.0.0.1:${t.port('submissions')}`, 'wrong')).toMatch(/535 5\.7\.8/);
+    const swaks = await run('swaks', [
+      '--server',
+      `127.0.0.1:${t.port('submission')}`,
+      '--tls',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      'alice@example.test',
+      '--auth-password',
+      'wrong',
+      '--to',
+      'bob@example.test',
+    ]).catch((e: { stdout: string }) => e);
+    expect(swaks.stdout).toMatch(/535 5\.7\.8 Authentication credentials invalid/);
+    const py = await run('python3', [
+      smtplib,
+      'starttls',
+      String(t.port('submission')),
+      'alice@example.test',
+      'wrong',
+    ]).catch((e: { stderr: string }) => e);
+    expect((py as { stderr: string }).stderr).toMatch(/SMTPAuthenticationError: \(535, b'5\.7\.8/);
   });
 });
 
