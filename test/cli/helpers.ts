@@ -5,18 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll } from 'vitest';
+import { collect, type RunResult } from '../helpers/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mainTs = path.join(root, 'src/cli/main.ts');
 // An absolute loader URL, because the child's cwd is a temp dir with no node_modules.
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = RunResult;
 
 export interface RunOptions {
   cwd: string;
@@ -50,27 +46,7 @@ export function cliCommand(args: string[]): string[] {
 
 /** Run `mailroom ARGS` to completion and collect its output. */
 export function runCli(args: string[], opts: RunOptions): Promise<CliResult> {
-  const child = spawnCli(args, opts);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  child.stdin.end(opts.input ?? '');
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mailroom ${args.join(' ')} did not finish; stdout: ${stdout} stderr: ${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return collect(spawnCli(args, opts), opts.input ?? '', opts.timeoutMs ?? 20_000, `mailroom ${args.join(' ')}`);
 }
 
 const dirs: string[] = [];

@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { txtStrings } from '../../src/dkim/index.js';
+import { type RunResult, run } from '../helpers/run.js';
 
 const here = import.meta.dirname;
 const netnsScript = path.join(here, 'netns-dns.sh');
@@ -27,34 +28,8 @@ export function shebangOf(file: string): string | null {
   return first.startsWith('#!') ? first.slice(2).trim().split(/\s+/)[0]! : null;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command with `input` on stdin and collect its output. */
-export function run(cmd: string[], input: Buffer | string, timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => {}); // a verifier may exit before reading everything
-    child.stdin.end(input);
-  });
-}
+export type { RunResult };
+export { run };
 
 const PREFIXES: { label: string; cmd: string[] }[] = [
   { label: 'unshare -r -n -m (unprivileged user namespace)', cmd: ['unshare', '-r', '-n', '-m'] },

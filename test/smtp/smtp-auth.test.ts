@@ -1,35 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCredentials } from '../../src/auth/credentials.js';
+import { run } from '../helpers/run.js';
 import { ScramClient } from '../helpers/scram-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 let t: TestServer;
-
-/** Run a command with `input` on its stdin; resolves with its output whatever the exit code. */
-function runWithInput(cmd: string, args: string[], input: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', () => resolve({ stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 /** A client on the submission port, after STARTTLS and EHLO. */
 async function tlsSession(): Promise<RawSmtp> {
@@ -139,7 +122,7 @@ describe('interoperability', () => {
       ['CRAM-MD5', t.port('submission'), '--tls'],
       ['PLAIN', t.port('submissions'), '--tlsc'],
     ] as const) {
-      const { stdout } = await run('swaks', [
+      const { stdout } = await exec('swaks', [
         '--server',
         `127.0.0.1:${port}`,
         tls,
@@ -164,16 +147,16 @@ describe('interoperability', () => {
   it("Python's smtplib: starttls() + login() on 587 and SMTP_SSL on 465", async () => {
     for (const mode of ['starttls', 'ssl']) {
       const port = mode === 'ssl' ? t.port('submissions') : t.port('submission');
-      const { stdout } = await run('python3', [smtplib, mode, String(port), 'alice@example.test', PASSWORD]);
+      const { stdout } = await exec('python3', [smtplib, mode, String(port), 'alice@example.test', PASSWORD]);
       expect(stdout.trim(), mode).toBe('sent');
     }
   });
 
   /** curl submitting one message; returns everything it printed. */
   async function curl(url: string, password: string): Promise<string> {
-    const { stdout, stderr } = await runWithInput(
-      'curl',
+    const { stdout, stderr } = await run(
       [
+        'curl',
         '--silent',
         '--show-error',
         '--verbose',
@@ -204,7 +187,7 @@ describe('interoperability', () => {
 
   it('each client sees 535 5.7.8 for a wrong password', async () => {
     expect(await curl(`smtps://127.0.0.1:${t.port('submissions')}`, 'wrong')).toMatch(/535 5\.7\.8/);
-    const swaks = await run('swaks', [
+    const swaks = await exec('swaks', [
       '--server',
       `127.0.0.1:${t.port('submission')}`,
       '--tls',
@@ -218,7 +201,7 @@ describe('interoperability', () => {
       'bob@example.test',
     ]).catch((e: { stdout: string }) => e);
     expect(swaks.stdout).toMatch(/535 5\.7\.8 Authentication credentials invalid/);
-    const py = await run('python3', [
+    const py = await exec('python3', [
       smtplib,
       'starttls',
       String(t.port('submission')),
