@@ -9,6 +9,7 @@ import { dnsCommand } from './dns.js';
 import { domainCommand } from './domain.js';
 import { mailboxCommand } from './mailbox.js';
 import { CliError } from './output.js';
+import { queueCommand } from './queue.js';
 import { serveCommand } from './serve.js';
 import { userCommand } from './user.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(userCommand());
   program.addCommand(aliasCommand());
   program.addCommand(mailboxCommand());
+  program.addCommand(queueCommand());
   program.addCommand(dkimCommand());
   program.addCommand(dnsCommand());
   // Settings reach only children made with .command(), not ones added with addCommand, so set it everywhere.

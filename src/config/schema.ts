@@ -172,6 +172,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    delivery: z
+      .object({
+        /** Port of remote mail servers; 25 everywhere but in tests. */
+        port: z.number().int().min(1).max(65535).default(25),
+        /** STARTTLS when the remote offers it (opportunistic), always (required), or never. */
+        tls: z.enum(['opportunistic', 'required', 'none']).default('opportunistic'),
+        connectTimeout: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     queue: z
       .object({
         retry: z.array(duration).min(1).default([300_000, 600_000, 1_200_000, 2_400_000, 3_600_000]),

@@ -9,6 +9,7 @@ export type EventType =
   | 'expired'
   | 'held'
   | 'released'
+  | 'deleted'
   | 'opened'
   | 'clicked'
   | 'complained'

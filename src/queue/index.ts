@@ -1,3 +1,4 @@
 export { nextAttempt } from './backoff.js';
-export type { QueueWorkerOptions } from './worker.js';
+export { DsnNotifier } from './dsn-notifier.js';
+export type { DeliveryNotice, QueueWorkerOptions } from './worker.js';
 export { QueueWorker } from './worker.js';

@@ -18,6 +18,21 @@ export interface QueueWorkerOptions {
   transportFor: (route: Route) => Transport;
   /** Injected clock, so tests can move time. */
   now?: () => number;
+  /**
+   * Tells the sender what happened (DSN) before the outcome is recorded, so a crash in between
+   * repeats a notice rather than losing it. Throws when the notice could not be queued.
+   */
+  notify?: (event: DeliveryNotice) => Promise<void>;
+}
+
+/** A final outcome the sender may need to hear about. */
+export interface DeliveryNotice {
+  kind: 'failure' | 'success';
+  message: Message;
+  recipient: Recipient;
+  outcome: DeliveryOutcome;
+  /** `expired` when the queue lifetime ran out. */
+  state: DeliveryResult['state'];
 }
 
 const WAKE_DELAY_MS = 5;
@@ -141,6 +156,22 @@ export class QueueWorker {
       if (now - message.receivedAt >= this.opts.queue.lifetime) state = 'expired';
       else nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
     }
+    if (this.opts.notify && state !== 'deferred') {
+      try {
+        await this.opts.notify({
+          kind: state === 'delivered' ? 'success' : 'failure',
+          message,
+          recipient: r,
+          outcome,
+          state,
+        });
+      } catch (err) {
+        // No notice, no final state: try again later rather than fail silently.
+        this.opts.logger.error({ err, queueId: r.messageId, recipient: r.address }, 'queue: could not queue the DSN');
+        state = 'deferred';
+        nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
+      }
+    }
     const redoable = state === 'delivered' && outcome.idempotent === true;
     await this.record(
       { recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt },
@@ -230,9 +261,10 @@ export class QueueWorker {
       this.opts.logger.error({ err }, 'queue: reading the next due time failed');
       due = this.now() + 5000;
     }
-    if (due === null || this.stopped) return;
-    // Cap the wait: a clock jump or a row changed by another process is noticed within a minute.
-    const wait = Math.min(Math.max(due - this.now(), 0), 60_000);
+    if (this.stopped) return;
+    // Cap the wait: a clock jump or a row changed by another process (`mailroom queue release`)
+    // is noticed within a minute, even when nothing at all is due now.
+    const wait = due === null ? 60_000 : Math.min(Math.max(due - this.now(), 0), 60_000);
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
   }

@@ -175,7 +175,24 @@ export interface NewEvent {
 export interface QueueFilter {
   states?: RecipientState[];
   messageId?: string;
+  /** Only recipients at this domain (case-insensitive, exact: `example.com` does not match `sub.example.com`). */
+  domain?: string;
+  /** Only recipients of messages received before this time. */
+  olderThan?: number;
   limit?: number;
+}
+
+/** A message in the queue with all its recipients (in the order given), for the queue tools. */
+export interface QueuedMessage extends Message {
+  recipients: Recipient[];
+}
+
+/** What purgeMessages deleted; the caller removes the blob once blobInUse says nothing else uses it. */
+export interface PurgedMessage {
+  id: string;
+  blobRef: string;
+  /** The recipients as they were when deleted, for the timeline. */
+  recipients: Recipient[];
 }
 
 export interface QueueSummary {
@@ -288,6 +305,26 @@ export interface Store {
   setRecipientState(ids: number[], state: 'held' | 'queued', now: number): Promise<number>;
   /** Messages whose every recipient is final (delivered/bounced/expired), oldest first. */
   listFinishedMessages(limit: number): Promise<string[]>;
+  /**
+   * Messages with at least one recipient matching the filter's `states` and `domain`, received
+   * before `olderThan`, oldest first, at most `limit` messages; each with all its recipients.
+   */
+  listQueueMessages(filter?: QueueFilter): Promise<QueuedMessage[]>;
+  /**
+   * Move recipients now in one of `from` to `to` (held, or queued and due at `now`). Recipients
+   * being delivered, final or already in `to` are left alone. Returns those that moved, as they are now.
+   */
+  changeRecipientStates(
+    ids: number[],
+    from: RecipientState[],
+    to: 'held' | 'queued',
+    now: number,
+  ): Promise<Recipient[]>;
+  /**
+   * Delete messages and their recipients whatever their state, in one durable transaction. A
+   * message with a recipient being delivered is skipped, as are unknown ids.
+   */
+  purgeMessages(ids: string[]): Promise<PurgedMessage[]>;
 
   // mailboxes
   /** Get or create the named mailbox of a user. */

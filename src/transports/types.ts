@@ -20,6 +20,8 @@ export interface DeliveryOutcome {
    * with a fixed name): its outcome need not be fsync'd before the next one.
    */
   idempotent?: boolean;
+  /** The server that gave the reply, `host [address]`, for DSNs and the timeline. */
+  remoteMta?: string;
 }
 
 /** A way of delivering mail; every transport has this shape. */

@@ -10,6 +10,7 @@ import { newMessage } from './fixtures.js';
 import { describeAuthContract } from './store-contract-auth.js';
 import { describeMailboxContract } from './store-contract-mailbox.js';
 import { describeQueueContract, describeQueueProperties } from './store-contract-queue.js';
+import { describeQueueToolsContract } from './store-contract-queue-tools.js';
 
 /** Register the whole contract suite for one Store implementation. */
 export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
@@ -27,6 +28,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeAuthContract(s);
     describeMessages(s);
     describeQueueContract(s);
+    describeQueueToolsContract(s);
     describeMailboxContract(s);
     describeEvents(s);
     describeQueueProperties(makeStore);

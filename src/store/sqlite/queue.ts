@@ -1,5 +1,6 @@
 import type { DeliveryResult, QueueFilter, QueueSummary, Recipient, RecipientState } from '../types.js';
 import { type Db, jsonList } from './db.js';
+import { filterParams, RECIPIENT_FILTER_SQL } from './queue-tools.js';
 import { type RecipientRow, toRecipient } from './rows.js';
 
 const RESULT_STATES = new Set<DeliveryResult['state']>(['delivered', 'deferred', 'bounced', 'expired']);
@@ -119,14 +120,14 @@ export class Queue {
   list(filter: QueueFilter = {}): Recipient[] {
     const rows = this.db
       .stmt(
-        `SELECT * FROM recipients
-         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+        `SELECT * FROM recipients r
+         WHERE ${RECIPIENT_FILTER_SQL}
            AND (@mid IS NULL OR message_id = @mid)
          ORDER BY next_attempt_at, id
          LIMIT @limit`,
       )
       .all({
-        states: filter.states ? jsonList(filter.states) : null,
+        ...filterParams(filter),
         mid: filter.messageId ?? null,
         // SQLite reads a negative LIMIT as "no limit".
         limit: filter.limit ?? -1,

@@ -13,9 +13,12 @@ import type {
   Message,
   NewEvent,
   NewMessage,
+  PurgedMessage,
+  QueuedMessage,
   QueueFilter,
   QueueSummary,
   Recipient,
+  RecipientState,
   Store,
   StoredEvent,
   User,
@@ -30,6 +33,7 @@ import { Mailboxes } from './mailboxes.js';
 import { Messages } from './messages.js';
 import { appliedVersions, runMigrations } from './migrate.js';
 import { Queue } from './queue.js';
+import { QueueTools } from './queue-tools.js';
 
 /** Connection settings as SQLite reports them, for diagnostics and tests. */
 export interface SqlitePragmas {
@@ -55,6 +59,7 @@ export class SqliteStore implements Store {
   private readonly grants: Grants;
   private readonly authFailures: AuthFailures;
   private readonly dkim: DkimKeys;
+  private readonly queueTools: QueueTools;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -67,6 +72,7 @@ export class SqliteStore implements Store {
     this.grants = new Grants(this.db);
     this.authFailures = new AuthFailures(this.db);
     this.dkim = new DkimKeys(this.db);
+    this.queueTools = new QueueTools(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -281,6 +287,23 @@ export class SqliteStore implements Store {
 
   async listFinishedMessages(limit: number): Promise<string[]> {
     return this.messages.finished(limit);
+  }
+
+  async listQueueMessages(filter?: QueueFilter): Promise<QueuedMessage[]> {
+    return this.queueTools.listMessages(filter);
+  }
+
+  async changeRecipientStates(
+    ids: number[],
+    from: RecipientState[],
+    to: 'held' | 'queued',
+    now: number,
+  ): Promise<Recipient[]> {
+    return this.queueTools.change(ids, from, to, now);
+  }
+
+  async purgeMessages(ids: string[]): Promise<PurgedMessage[]> {
+    return this.queueTools.purge(ids);
   }
 
   // mailboxes
