@@ -4,12 +4,13 @@ import type { Logger } from 'pino';
 import { createMechanism } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
+import { resolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
 import { AuthThrottle, RecipientPolicy, SenderPolicy } from '../policy/index.js';
-import { QueueWorker } from '../queue/index.js';
+import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
 import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
 import { Spool } from '../spool/index.js';
@@ -18,6 +19,7 @@ import {
   DiscardTransport,
   MailboxTransport,
   MaildirTransport,
+  RemoteTransport,
   type Transport,
   UnavailableTransport,
 } from '../transports/index.js';
@@ -78,7 +80,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       logger: authLogger,
     };
     const node = `${os.hostname()}:${process.pid}`;
-    const transports = makeTransports(config, resources.dataDir);
+    const transports = makeTransports(config, resources.dataDir, logger);
     const queue = new QueueWorker({
       node,
       store,
@@ -88,6 +90,8 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       logger: logger.child({ component: 'queue' }),
       queue: config.queue,
       transportFor: (route) => pickTransport(route, transports),
+      notify: new DsnNotifier({ hostname: config.hostname, spool, blobs, logger: logger.child({ component: 'dsn' }) })
+        .notify,
     });
     spool.onCommitted(() => queue.wake());
 
@@ -179,7 +183,7 @@ interface TransportSet {
   remote: Transport;
 }
 
-function makeTransports(config: Config, dataDir: string): TransportSet {
+function makeTransports(config: Config, dataDir: string, logger: Logger): TransportSet {
   return {
     mailbox: new MailboxTransport(),
     maildir: new MaildirTransport(path.join(dataDir, 'maildir'), config.hostname),
@@ -188,7 +192,12 @@ function makeTransports(config: Config, dataDir: string): TransportSet {
       'sandbox',
       'Sandbox delivery is not available in this version; mail stays queued',
     ),
-    remote: new UnavailableTransport('remote', 'Remote delivery is not available in this version; mail stays queued'),
+    remote: new RemoteTransport({
+      resolver: resolverFromConfig(config),
+      hostname: config.hostname,
+      delivery: config.delivery,
+      logger: logger.child({ component: 'remote' }),
+    }),
   };
 }
 

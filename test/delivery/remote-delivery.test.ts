@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { freePort } from '../helpers/process.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { RawSmtp } from '../helpers/smtp-client.js';
+
+let dns: TestDnsServer;
+let peer: TestServer; // the "remote" mail server, mx.remote.test on 127.0.0.2
+let us: TestServer;
+
+/** Wait until `fn` returns something truthy (bounded). */
+async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function inbox(t: TestServer, address: string): Promise<string[]> {
+  const { store, blobs } = t.server.resources;
+  const user = await store.getUser(address);
+  const box = user ? await store.getMailbox(user.id, 'INBOX') : null;
+  if (!box) return [];
+  const list = await store.listMailboxMessages(box.id);
+  return Promise.all(list.map(async (m) => (await blobs.read(m.blobRef)).toString('utf8')));
+}
+
+/** Hand a message to our server on port 25 from loopback (inside relay.networks). */
+async function send(from: string, to: string, subject: string): Promise<string> {
+  const c = await RawSmtp.connect(us.port('smtp'));
+  await c.read();
+  await c.cmd('EHLO app.test');
+  expect((await c.cmd(`MAIL FROM:<${from}>`)).code).toBe(250);
+  expect((await c.cmd(`RCPT TO:<${to}>`)).code).toBe(250);
+  await c.cmd('DATA');
+  c.write(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nhello\r\n.\r\n`);
+  const r = await c.read();
+  c.close();
+  expect(r.code).toBe(250);
+  return /queued as (\S+)/.exec(r.raw)?.[1] ?? '';
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  peer = await startTestServer({
+    hostname: 'mx.remote.test',
+    listeners: [{ protocol: 'smtp', address: '127.0.0.2', port }],
+    domains: [{ name: 'remote.test', transport: 'mailbox' }],
+  });
+  await peer.server.resources.store.addUser('friend@remote.test', '!');
+  dns = await startDnsServer({
+    'remote.test': [{ type: 'MX', data: { preference: 10, exchange: 'mx.remote.test' } }],
+    'mx.remote.test': [{ type: 'A', data: '127.0.0.2' }],
+    // Two MX hosts: the preferred one does not answer, the other does.
+    'fallback.test': [
+      { type: 'MX', data: { preference: 5, exchange: 'dead.fallback.test' } },
+      { type: 'MX', data: { preference: 10, exchange: 'mx.remote.test' } },
+    ],
+    'dead.fallback.test': [{ type: 'A', data: '127.0.0.9' }],
+    'nomail.test': [{ type: 'MX', data: { preference: 0, exchange: '' } }],
+    'down.test': [{ type: 'A', data: '127.0.0.9' }],
+  });
+  us = await startTestServer({
+    hostname: 'mx.local.test',
+    relay: { networks: ['127.0.0.0/8'] },
+    dns: { servers: [dns.server] },
+    delivery: { port, connectTimeout: 2000 },
+    queue: { retry: ['1h'] },
+  });
+  await us.server.resources.store.addUser('sender@example.test', '!');
+  await peer.server.resources.store.addDomain('fallback.test', 'mailbox');
+  await peer.server.resources.store.addUser('friend@fallback.test', '!');
+});
+afterAll(async () => {
+  await us?.stop();
+  await peer?.stop();
+  await dns?.close();
+});
+
+describe('delivery to remote servers', () => {
+  it('looks up the MX and delivers over SMTP', async () => {
+    const id = await send('sender@example.test', 'friend@remote.test', 'over the wire');
+    const got = await until(
+      async () => (await inbox(peer, 'friend@remote.test')).find((m) => m.includes('over the wire')),
+      'delivery',
+    );
+    expect(got).toMatch(/^Received: from mx\.local\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.remote\.test/);
+    // The timeline outlives the queue entry (finished messages are cleaned up).
+    const delivered = await until(
+      async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'delivered'),
+      'the delivered event',
+    );
+    expect(delivered.detail.reply).toMatch(/^250 /);
+    expect(delivered.detail.transport).toBe('remote');
+  });
+
+  it('falls back to the next MX when the preferred one does not answer', async () => {
+    await send('sender@example.test', 'friend@fallback.test', 'second choice');
+    await until(
+      async () => (await inbox(peer, 'friend@fallback.test')).find((m) => m.includes('second choice')),
+      'delivery',
+    );
+  });
+
+  it('bounces a remote 5xx at once and tells the sender with a DSN', async () => {
+    const id = await send('sender@example.test', 'nobody@remote.test', 'will bounce');
+    const dsn = await until(
+      async () =>
+        (await inbox(us, 'sender@example.test')).find((m) => m.includes(id) || m.includes('nobody@remote.test')),
+      'the DSN',
+    );
+    expect(dsn).toMatch(/Content-Type: multipart\/report; report-type=delivery-status/i);
+    expect(dsn).toMatch(/Action: failed/);
+    expect(dsn).toMatch(/Status: 5\.1\.1/);
+    expect(dsn).toMatch(/Final-Recipient: rfc822; ?nobody@remote\.test/);
+  });
+
+  it('bounces mail for a null-MX domain with 5.1.10', async () => {
+    const id = await send('sender@example.test', 'x@nomail.test', 'null mx');
+    const bounced = await until(
+      async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'bounced'),
+      'the bounced event',
+    );
+    expect(bounced.detail.reply).toMatch(/^556 5\.1\.10 /);
+    await until(
+      async () => (await inbox(us, 'sender@example.test')).find((m) => m.includes('x@nomail.test')),
+      'the DSN',
+    );
+  });
+
+  it('defers when no server answers', async () => {
+    const id = await send('sender@example.test', 'someone@down.test', 'nobody home');
+    const [r] = await until(async () => {
+      const rs = await us.server.resources.store.getRecipients(id);
+      return rs[0]?.state === 'deferred' ? rs : null;
+    }, 'deferred');
+    expect(r?.lastReply).toMatch(/^451 4\.4\.1 /);
+  });
+});
