@@ -179,6 +179,21 @@ export const configSchema = z
         /** STARTTLS when the remote offers it (opportunistic), always (required), or never. */
         tls: z.enum(['opportunistic', 'required', 'none']).default('opportunistic'),
         connectTimeout: duration.default(30_000),
+        /** Send all remote mail through this server (a provider's submission service) instead of MX. */
+        smarthost: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            tls: z.enum(['required', 'opportunistic', 'none']).default('required'),
+            auth: z
+              .object({ user: z.string().min(1), password: z.string().min(1) })
+              .strict()
+              .optional(),
+            /** PEM file of the CA that signed the smarthost's certificate, when it is not a public one. */
+            ca: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

@@ -4,7 +4,7 @@ import { DnsResolver } from './resolver.js';
 export type { CheckStatus, RecordCheck } from './check.js';
 export { checkRecords, parseTags } from './check.js';
 export type { MailHost, MailRoute } from './mx.js';
-export { resolveMailRoute } from './mx.js';
+export { resolveAddresses, resolveMailRoute } from './mx.js';
 export type { DnsOptions, RecordType, ResolveFunction } from './resolver.js';
 export { DnsResolver, NOT_FOUND_CODES, parseServer } from './resolver.js';
 export type { RecordPurpose, RequiredRecord, ServiceName, SetupOptions } from './setup.js';

@@ -30,7 +30,7 @@ function shuffle<T>(list: T[], random: () => number): T[] {
 }
 
 /** IPv6 then IPv4 addresses of a host; an unknown host has none, a failed lookup throws. */
-async function addressesOf(resolver: DnsResolver, name: string): Promise<string[]> {
+export async function resolveAddresses(resolver: DnsResolver, name: string): Promise<string[]> {
   if (isIP(name)) return [name];
   const out: string[] = [];
   let failure: unknown = null;
@@ -72,7 +72,7 @@ export async function resolveMailRoute(
   for (const preference of [...byPreference.keys()].sort((a, b) => a - b)) {
     for (const name of shuffle(byPreference.get(preference) ?? [], random)) {
       try {
-        const addresses = await addressesOf(resolver, name);
+        const addresses = await resolveAddresses(resolver, name);
         if (addresses.length > 0) hosts.push({ name: name.replace(/\.$/, '').toLowerCase(), preference, addresses });
       } catch (err) {
         lastError = (err as Error).message;

@@ -91,7 +91,8 @@ export class Router {
       out.add(`postmaster@${domain}`);
       return true;
     }
-    if (dom.transport === 'discard' || dom.transport === 'sandbox') {
+    // Domains we only pass on (relay:HOST) or swallow cannot check users: any local part goes.
+    if (dom.transport === 'discard' || dom.transport === 'sandbox' || dom.transport.startsWith('relay:')) {
       out.add(canonical);
       return true;
     }

@@ -19,6 +19,7 @@ import {
   DiscardTransport,
   MailboxTransport,
   MaildirTransport,
+  RelayTransport,
   RemoteTransport,
   type Transport,
   UnavailableTransport,
@@ -181,9 +182,16 @@ interface TransportSet {
   discard: Transport;
   sandbox: Transport;
   remote: Transport;
+  relay: Transport;
 }
 
 function makeTransports(config: Config, dataDir: string, logger: Logger): TransportSet {
+  const remote = {
+    resolver: resolverFromConfig(config),
+    hostname: config.hostname,
+    delivery: config.delivery,
+    logger: logger.child({ component: 'remote' }),
+  };
   return {
     mailbox: new MailboxTransport(),
     maildir: new MaildirTransport(path.join(dataDir, 'maildir'), config.hostname),
@@ -192,12 +200,8 @@ function makeTransports(config: Config, dataDir: string, logger: Logger): Transp
       'sandbox',
       'Sandbox delivery is not available in this version; mail stays queued',
     ),
-    remote: new RemoteTransport({
-      resolver: resolverFromConfig(config),
-      hostname: config.hostname,
-      delivery: config.delivery,
-      logger: logger.child({ component: 'remote' }),
-    }),
+    remote: new RemoteTransport(remote),
+    relay: new RelayTransport(remote),
   };
 }
 
@@ -205,5 +209,5 @@ function pickTransport(route: Route, t: TransportSet): Transport {
   if (route.kind === 'remote') return t.remote;
   const kind = route.domain.transport;
   if (kind === 'mailbox' || kind === 'maildir' || kind === 'discard' || kind === 'sandbox') return t[kind];
-  return t.remote;
+  return t.relay;
 }

@@ -1,5 +1,5 @@
 export { DiscardTransport, UnavailableTransport } from './discard.js';
 export { MailboxTransport } from './mailbox.js';
 export { MaildirTransport } from './maildir.js';
-export { RemoteTransport } from './remote.js';
+export { RelayTransport, RemoteTransport } from './remote.js';
 export type { DeliveryContext, DeliveryOutcome, Transport } from './types.js';

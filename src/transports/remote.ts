@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { type DnsResolver, resolveMailRoute } from '../dns/index.js';
-import { SmtpClient, type SmtpClientError } from '../smtp/client/index.js';
+import { type DnsResolver, type MailHost, resolveAddresses, resolveMailRoute } from '../dns/index.js';
+import { SmtpClient, type SmtpClientError, type SmtpClientOptions } from '../smtp/client/index.js';
 import type { Reply } from '../smtp/reply.js';
 import type { DeliveryContext, DeliveryOutcome, Transport } from './types.js';
 
@@ -16,25 +17,36 @@ const outcome = (r: Reply, remoteMta: string): DeliveryOutcome => ({
   remoteMta,
 });
 
+interface RemoteOptions {
+  resolver: DnsResolver;
+  hostname: string;
+  delivery: Config['delivery'];
+  logger: Logger;
+}
+
 /**
  * Delivery to other mail servers over SMTP (RFC 5321 section 5): the domain's MX hosts by
  * preference, every address of each, until one answers; then that server's verdict counts.
+ * With `delivery.smarthost` set, every remote message goes to that one server instead.
  */
 export class RemoteTransport implements Transport {
   readonly name = 'remote';
 
-  constructor(
-    private readonly opts: {
-      resolver: DnsResolver;
-      hostname: string;
-      delivery: Config['delivery'];
-      logger: Logger;
-    },
-  ) {}
+  constructor(private readonly opts: RemoteOptions) {}
 
-  async deliver({ message, recipient, route, blobs }: DeliveryContext): Promise<DeliveryOutcome> {
-    const domain =
-      route.kind === 'remote' ? route.domain : recipient.address.slice(recipient.address.lastIndexOf('@') + 1);
+  async deliver(ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const smarthost = this.opts.delivery.smarthost;
+    if (smarthost) {
+      const hosts = await hostsOf(this.opts.resolver, smarthost.host);
+      if ('reply' in hosts) return hosts;
+      return attempt(ctx, hosts, this.opts, {
+        port: smarthost.port,
+        tls: smarthost.tls,
+        auth: smarthost.auth ? { user: smarthost.auth.user, pass: smarthost.auth.password } : undefined,
+        tlsOptions: smarthost.ca ? { ca: fs.readFileSync(smarthost.ca) } : undefined,
+      });
+    }
+    const domain = ctx.route.kind === 'remote' ? ctx.route.domain : domainOf(ctx.recipient.address);
     const dest = await resolveMailRoute(this.opts.resolver, domain);
     if (dest.kind === 'null-mx')
       return { status: 'bounced', reply: `556 5.1.10 Domain ${domain} accepts no mail (null MX)` };
@@ -45,69 +57,104 @@ export class RemoteTransport implements Transport {
     if (dest.hosts.some((h) => h.name === this.opts.hostname.toLowerCase())) {
       return { status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself` };
     }
-    const body = await blobs.read(message.blobRef);
-    const failures: string[] = [];
-    for (const host of dest.hosts) {
-      for (const address of host.addresses) {
-        const remoteMta = `${host.name} [${address}]`;
-        let client: SmtpClient;
-        try {
-          client = await SmtpClient.connect({
-            host: address,
-            port: this.opts.delivery.port,
-            servername: host.name,
-            heloName: this.opts.hostname,
-            tls: this.opts.delivery.tls,
-            timeouts: { connect: this.opts.delivery.connectTimeout },
-          });
-        } catch (err) {
-          // Connection trouble or a 4xx greeting: RFC 5321 5.1 says try the next address.
-          const e = err as SmtpClientError;
-          if (e.reply && e.reply.code >= 500 && e.stage !== 'starttls') return outcome(e.reply, remoteMta);
-          failures.push(`${remoteMta}: ${e.message}`);
-          continue;
+    return attempt(ctx, dest.hosts, this.opts, { port: this.opts.delivery.port, tls: this.opts.delivery.tls });
+  }
+}
+
+/** `relay:HOST[:PORT]` domains: always to that server (a backup MX's primary, an internal hub). */
+export class RelayTransport implements Transport {
+  readonly name = 'relay';
+
+  constructor(private readonly opts: RemoteOptions) {}
+
+  async deliver(ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const spec = ctx.route.kind === 'local' ? ctx.route.domain.transport : '';
+    const m = /^relay:([^:\s]+)(?::(\d{1,5}))?$/.exec(spec);
+    if (!m) return { status: 'deferred', reply: `451 4.3.5 Bad relay transport "${spec}"` };
+    const hosts = await hostsOf(this.opts.resolver, m[1] as string);
+    if ('reply' in hosts) return hosts;
+    return attempt(ctx, hosts, this.opts, { port: Number(m[2] ?? 25), tls: this.opts.delivery.tls });
+  }
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** A fixed next hop (a smarthost, a relay: domain): its own addresses, not its MX. */
+async function hostsOf(resolver: DnsResolver, host: string): Promise<MailHost[] | DeliveryOutcome> {
+  try {
+    const addresses = await resolveAddresses(resolver, host);
+    if (addresses.length > 0) return [{ name: host.toLowerCase(), preference: 0, addresses }];
+    return { status: 'deferred', reply: `451 4.4.4 Next hop ${host} has no address` };
+  } catch (err) {
+    return { status: 'deferred', reply: `451 4.4.3 DNS lookup for ${host} failed: ${(err as Error).message}` };
+  }
+}
+
+/** Try each host and address in order until one server gives a verdict. */
+async function attempt(
+  { message, recipient, blobs }: DeliveryContext,
+  hosts: MailHost[],
+  opts: RemoteOptions,
+  session: Pick<SmtpClientOptions, 'port' | 'tls' | 'auth' | 'tlsOptions'>,
+): Promise<DeliveryOutcome> {
+  const body = await blobs.read(message.blobRef);
+  const failures: string[] = [];
+  for (const host of hosts) {
+    for (const address of host.addresses) {
+      const remoteMta = `${host.name} [${address}]`;
+      let client: SmtpClient;
+      try {
+        client = await SmtpClient.connect({
+          ...session,
+          host: address,
+          servername: host.name,
+          heloName: opts.hostname,
+          timeouts: { connect: opts.delivery.connectTimeout },
+        });
+      } catch (err) {
+        // Connection trouble or a 4xx greeting: RFC 5321 5.1 says try the next address.
+        const e = err as SmtpClientError;
+        if (e.reply && e.reply.code >= 500 && e.stage === 'greeting') return outcome(e.reply, remoteMta);
+        failures.push(`${remoteMta}: ${e.message}`);
+        continue;
+      }
+      try {
+        if (loopsBack(client.greeting, opts.hostname)) {
+          return {
+            status: 'bounced',
+            reply: `554 5.4.6 Mail for ${domainOf(recipient.address)} loops back to myself`,
+            remoteMta,
+          };
         }
-        try {
-          if (loopsBack(client.greeting, this.opts.hostname)) {
-            return { status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself`, remoteMta };
-          }
-          const result = await client.send(
-            {
-              from: message.mailFrom,
-              recipients: [{ address: recipient.address, notify: recipient.notify, orcpt: recipient.orcpt }],
-              size: message.size,
-              bodyType: message.bodyType,
-              smtputf8: message.smtputf8,
-              dsn: { ret: message.dsnRet, envid: message.dsnEnvid },
-            },
-            body,
-          );
-          const rcpt = result.recipients[0]?.reply ?? result.mail;
-          this.opts.logger.info(
-            {
-              queueId: message.id,
-              recipient: recipient.address,
-              remoteMta,
-              tls: client.tls,
-              reply: replyText(result.data ?? rcpt),
-            },
-            'remote server answered',
-          );
-          if (result.mail.code >= 300) return outcome(result.mail, remoteMta);
-          if (rcpt.code >= 300) return outcome(rcpt, remoteMta);
-          return outcome(result.data ?? rcpt, remoteMta);
-        } catch (err) {
-          failures.push(`${remoteMta}: ${(err as Error).message}`);
-        } finally {
-          await client.quit().catch(() => client.close());
-        }
+        const result = await client.send(
+          {
+            from: message.mailFrom,
+            recipients: [{ address: recipient.address, notify: recipient.notify, orcpt: recipient.orcpt }],
+            size: body.length,
+            bodyType: message.bodyType,
+            smtputf8: message.smtputf8,
+            dsn: { ret: message.dsnRet, envid: message.dsnEnvid },
+          },
+          body,
+        );
+        const rcpt = result.recipients[0]?.reply ?? result.mail;
+        const final = result.mail.code >= 300 ? result.mail : rcpt.code >= 300 ? rcpt : (result.data ?? rcpt);
+        opts.logger.info(
+          { queueId: message.id, recipient: recipient.address, remoteMta, tls: client.tls, reply: replyText(final) },
+          'remote server answered',
+        );
+        return outcome(final, remoteMta);
+      } catch (err) {
+        failures.push(`${remoteMta}: ${(err as Error).message}`);
+      } finally {
+        await client.quit().catch(() => client.close());
       }
     }
-    return {
-      status: 'deferred',
-      reply: `451 4.4.1 No mail server for ${domain} could be reached: ${failures.join('; ')}`,
-    };
   }
+  const where = hosts.map((h) => h.name).join(', ');
+  return { status: 'deferred', reply: `451 4.4.1 No mail server could be reached (${where}): ${failures.join('; ')}` };
 }
 
 /** A server greeting with our own name is ourselves: delivering would loop. */
