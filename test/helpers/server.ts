@@ -28,6 +28,7 @@ export async function startTestServer(
   overrides: Partial<ConfigInput> = {},
   opts: { logTo?: NodeJS.WritableStream } = {},
 ): Promise<TestServer> {
+  const ownDir = overrides.dataDir === undefined;
   const dataDir = overrides.dataDir ?? tempDir();
   const config = parseConfig({
     hostname: 'mx.test',
@@ -53,6 +54,10 @@ export async function startTestServer(
       if (!l) throw new Error(`no ${protocol} listener`);
       return l.port;
     },
-    stop: () => server.stop('test done'),
+    stop: async () => {
+      await server.stop('test done');
+      // vitest's worker processes do not always run 'exit' handlers, so clean up here too.
+      if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
