@@ -9,6 +9,12 @@ function statusOf(reply: string, fallback: string): string {
   return /^\d{3} ([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1] ?? fallback;
 }
 
+/** The enhanced status of a delay: the reply's own when it is a 4.x.x, else `4.0.0`. */
+function delayStatus(reply: string): string {
+  const status = statusOf(reply, '4.0.0');
+  return status.startsWith('4.') ? status : '4.0.0';
+}
+
 /**
  * Sends delivery status notifications (RFC 3464) to the envelope sender through the same
  * spool and queue as any other mail: from the null sender, so they never bounce themselves.
@@ -24,13 +30,16 @@ export class DsnNotifier {
     },
   ) {}
 
-  /** Queue the DSN a final outcome calls for, if any; resolves once it is durable. */
+  /**
+   * Queue the DSN an outcome calls for (a final one, or a delay warning), if NOTIFY wants one;
+   * resolves once it is durable.
+   */
   readonly notify = async (n: DeliveryNotice): Promise<void> => {
     const { message, recipient, outcome, state } = n;
     if (!shouldSendDsn(n.kind, recipient.notify, message.mailFrom)) return;
     const now = new Date(this.opts.now?.() ?? Date.now());
     const expired = state === 'expired';
-    const rcpt: DsnRecipient = {
+    let rcpt: DsnRecipient = {
       finalRecipient: recipient.address,
       originalRecipient: recipient.orcpt,
       action: n.kind === 'success' ? (outcome.remoteMta ? 'relayed' : 'delivered') : 'failed',
@@ -40,6 +49,15 @@ export class DsnNotifier {
       lastAttemptDate: now,
       willRetryUntil: null,
     };
+    if (n.kind === 'delay') {
+      if (n.willRetryUntil === undefined) throw new Error('DSN: a delay notice needs willRetryUntil');
+      rcpt = {
+        ...rcpt,
+        action: 'delayed',
+        status: delayStatus(outcome.reply),
+        willRetryUntil: new Date(n.willRetryUntil),
+      };
+    }
     const original = await this.opts.blobs.read(message.blobRef);
     const dsn = buildDsn({
       reportingMta: this.opts.hostname,

@@ -25,14 +25,19 @@ export interface QueueWorkerOptions {
   notify?: (event: DeliveryNotice) => Promise<void>;
 }
 
-/** A final outcome the sender may need to hear about. */
+/**
+ * An outcome the sender may need to hear about: a final one (`failure`, `success`), or a
+ * recipient still deferred after `queue.delayWarning` (`delay`, once per recipient).
+ */
 export interface DeliveryNotice {
-  kind: 'failure' | 'success';
+  kind: 'failure' | 'success' | 'delay';
   message: Message;
   recipient: Recipient;
   outcome: DeliveryOutcome;
-  /** `expired` when the queue lifetime ran out. */
+  /** `expired` when the queue lifetime ran out; `deferred` for a delay. */
   state: DeliveryResult['state'];
+  /** For a delay: when the queue gives up on the recipient (epoch ms). */
+  willRetryUntil?: number;
 }
 
 const WAKE_DELAY_MS = 5;
@@ -152,9 +157,13 @@ export class QueueWorker {
     const now = this.now();
     let state: DeliveryResult['state'] = outcome.status;
     let nextAttemptAt: number | undefined;
+    let delayNotified = false;
     if (state === 'deferred') {
       if (now - message.receivedAt >= this.opts.queue.lifetime) state = 'expired';
-      else nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
+      else {
+        nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
+        delayNotified = await this.warnDelay(message, r, outcome, now);
+      }
     }
     if (this.opts.notify && state !== 'deferred') {
       try {
@@ -174,7 +183,7 @@ export class QueueWorker {
     }
     const redoable = state === 'delivered' && outcome.idempotent === true;
     await this.record(
-      { recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt },
+      { recipientId: r.id, leaseOwner: this.opts.node, state, reply: outcome.reply, nextAttemptAt, delayNotified },
       !redoable,
     );
     this.opts.events.emit(
@@ -184,6 +193,34 @@ export class QueueWorker {
       r.address,
     );
     if (state !== 'deferred') this.scheduleCleanup();
+  }
+
+  /**
+   * Send the delay warning once the recipient has waited `queue.delayWarning`, unless one was
+   * already handled. True when it is handled now (queued, or not wanted under NOTIFY), to be
+   * recorded with the outcome; false when not due yet, or when it could not be queued, so the
+   * next deferral tries again.
+   */
+  private async warnDelay(message: Message, r: Recipient, outcome: DeliveryOutcome, now: number): Promise<boolean> {
+    if (!this.opts.notify || r.delayNotifiedAt !== null) return false;
+    if (now - message.receivedAt < this.opts.queue.delayWarning) return false;
+    try {
+      await this.opts.notify({
+        kind: 'delay',
+        message,
+        recipient: r,
+        outcome,
+        state: 'deferred',
+        willRetryUntil: message.receivedAt + this.opts.queue.lifetime,
+      });
+      return true;
+    } catch (err) {
+      this.opts.logger.error(
+        { err, queueId: r.messageId, recipient: r.address },
+        'queue: could not queue the delay warning, will try again',
+      );
+      return false;
+    }
   }
 
   /** Outcomes finishing together are written in one transaction. */

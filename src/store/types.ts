@@ -123,6 +123,8 @@ export interface Recipient {
   leaseOwner: string | null;
   leaseUntil: number | null;
   updatedAt: number;
+  /** When a delay warning DSN was queued for this recipient; null while none was. */
+  delayNotifiedAt: number | null;
 }
 
 /** The outcome of one delivery attempt, applied atomically with the lease release. */
@@ -133,6 +135,11 @@ export interface DeliveryResult {
   state: 'delivered' | 'deferred' | 'bounced' | 'expired';
   reply: string;
   nextAttemptAt?: number;
+  /**
+   * A delay warning DSN was queued for this recipient along with this outcome: record it (at
+   * `now`) so it is sent once. An earlier record is kept; false or absent leaves it as it is.
+   */
+  delayNotified?: boolean;
 }
 
 export interface Mailbox {

@@ -103,6 +103,64 @@ export function describeQueueContract(s: () => Store): void {
       ).toBe(0);
     });
 
+    it('records a delay warning once, with the outcome it was sent with', async () => {
+      await s().commitMessages([newMessage('M', ['x@example.com', 'y@example.com'])]);
+      expect((await s().getRecipients('M')).map((r) => r.delayNotifiedAt)).toEqual([null, null]);
+      const [x, y] = await s().claimDue('node-a', 2, 1_000, 10_000);
+      const defer = {
+        leaseOwner: 'node-a',
+        state: 'deferred' as const,
+        reply: '451 4.3.0 Later',
+        nextAttemptAt: 5_000,
+      };
+      expect(
+        await s().completeDeliveries(
+          [
+            { ...defer, recipientId: x!.id, delayNotified: true },
+            { ...defer, recipientId: y!.id },
+          ],
+          2_000,
+        ),
+      ).toBe(2);
+      const after = await s().getRecipients('M');
+      expect(after.find((r) => r.id === x!.id)).toMatchObject({ state: 'deferred', delayNotifiedAt: 2_000 });
+      expect(after.find((r) => r.id === y!.id)?.delayNotifiedAt).toBeNull();
+
+      // Claimed again, the flag comes along; a later outcome keeps it, flagged again or not.
+      const again = await s().claimDue('node-a', 2, 5_000, 10_000);
+      expect(again.find((r) => r.id === x!.id)?.delayNotifiedAt).toBe(2_000);
+      await s().completeDeliveries(
+        [
+          { ...defer, recipientId: x!.id, delayNotified: true, nextAttemptAt: 9_000 },
+          { ...defer, recipientId: y!.id, delayNotified: false, nextAttemptAt: 9_000 },
+        ],
+        6_000,
+      );
+      const later = await s().getRecipients('M');
+      expect(later.map((r) => [r.id, r.delayNotifiedAt])).toEqual([
+        [x!.id, 2_000],
+        [y!.id, null],
+      ]);
+      const [x2] = await s().claimDue('node-a', 1, 9_000, 10_000);
+      await s().completeDeliveries(
+        [{ recipientId: x2!.id, leaseOwner: 'node-a', state: 'delivered', reply: '250 Ok' }],
+        9_500,
+      );
+      expect((await s().getRecipients('M')).find((r) => r.id === x!.id)).toMatchObject({
+        state: 'delivered',
+        delayNotifiedAt: 2_000,
+      });
+    });
+
+    it('ignores the delay warning flag of an outcome whose lease moved on', async () => {
+      await s().commitMessages([newMessage('M', ['x@example.com'])]);
+      const [r] = await s().claimDue('node-a', 1, 1_000, 1_000);
+      await s().claimDue('node-b', 1, 2_001, 10_000);
+      const stale = { recipientId: r!.id, leaseOwner: 'node-a', state: 'deferred' as const, reply: '451 4.3.0 Later' };
+      expect(await s().completeDeliveries([{ ...stale, delayNotified: true }], 2_500)).toBe(0);
+      expect((await s().getRecipients('M'))[0]?.delayNotifiedAt).toBeNull();
+    });
+
     it('renews only leases the node holds', async () => {
       await s().commitMessages([newMessage('M', ['a@example.com', 'b@example.com'])]);
       const [a] = await s().claimDue('node-a', 1, 1_000, 10_000);

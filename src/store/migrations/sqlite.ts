@@ -170,4 +170,12 @@ CREATE TABLE dkim_keys (
 CREATE UNIQUE INDEX dkim_keys_active ON dkim_keys (domain) WHERE active = 1;
 `,
   },
+  {
+    version: 4,
+    name: 'queue: delay warnings',
+    // Set once the delay warning DSN for a recipient is queued, so it is sent only once.
+    sql: `
+ALTER TABLE recipients ADD COLUMN delay_notified_at INTEGER;
+`,
+  },
 ];

@@ -78,7 +78,8 @@ export class Queue {
     const update = this.db.stmt(
       `UPDATE recipients
        SET state = @state, last_reply = @reply, next_attempt_at = coalesce(@next, next_attempt_at),
-           lease_owner = NULL, lease_until = NULL, updated_at = @now
+           lease_owner = NULL, lease_until = NULL, updated_at = @now,
+           delay_notified_at = CASE WHEN @delay THEN coalesce(delay_notified_at, @now) ELSE delay_notified_at END
        WHERE id = @id AND lease_owner = @owner AND state = 'delivering'`,
     );
     const apply = () => {
@@ -90,6 +91,7 @@ export class Queue {
           state: r.state,
           reply: r.reply,
           next: r.nextAttemptAt ?? null,
+          delay: r.delayNotified === true ? 1 : 0,
           now,
         }).changes;
       }

@@ -19,6 +19,7 @@ export interface RecipientRow {
   lease_owner: string | null;
   lease_until: number | null;
   updated_at: number;
+  delay_notified_at: number | null;
 }
 
 export interface MessageRow {
@@ -49,6 +50,7 @@ export function toRecipient(r: RecipientRow): Recipient {
     leaseOwner: r.lease_owner,
     leaseUntil: r.lease_until,
     updatedAt: r.updated_at,
+    delayNotifiedAt: r.delay_notified_at,
   };
 }
 
