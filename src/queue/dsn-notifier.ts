@@ -37,6 +37,8 @@ export class DsnNotifier {
   readonly notify = async (n: DeliveryNotice): Promise<void> => {
     const { message, recipient, outcome, state } = n;
     if (!shouldSendDsn(n.kind, recipient.notify, message.mailFrom)) return;
+    // The next hop carries the request on and will report success itself.
+    if (n.kind === 'success' && outcome.dsnPassedOn) return;
     const now = new Date(this.opts.now?.() ?? Date.now());
     const expired = state === 'expired';
     let rcpt: DsnRecipient = {

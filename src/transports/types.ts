@@ -22,6 +22,11 @@ export interface DeliveryOutcome {
   idempotent?: boolean;
   /** The server that gave the reply, `host [address]`, for DSNs and the timeline. */
   remoteMta?: string;
+  /**
+   * The next hop took the DSN request along (it offers the DSN extension), so a success notice
+   * is its job now (RFC 3461 section 4.2); without it we send a `relayed` notice ourselves.
+   */
+  dsnPassedOn?: boolean;
 }
 
 /** A way of delivering mail; every transport has this shape. */

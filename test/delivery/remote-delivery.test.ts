@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { slowPeer } from '../helpers/slow-peer.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 
 let dns: TestDnsServer;
@@ -138,5 +139,64 @@ describe('delivery to remote servers', () => {
       return rs[0]?.state === 'deferred' ? rs : null;
     }, 'deferred');
     expect(r?.lastReply).toMatch(/^451 4\.4\.1 /);
+  });
+});
+
+describe('success notices (NOTIFY=SUCCESS, RFC 3461 4.2)', () => {
+  async function sendNotify(to: string, subject: string): Promise<void> {
+    const c = await RawSmtp.connect(us.port('smtp'));
+    await c.read();
+    await c.cmd('EHLO app.test');
+    await c.cmd('MAIL FROM:<sender@example.test>');
+    expect((await c.cmd(`RCPT TO:<${to}> NOTIFY=SUCCESS`)).code).toBe(250);
+    await c.cmd('DATA');
+    c.write(`From: sender@example.test\r\nSubject: ${subject}\r\n\r\nx\r\n.\r\n`);
+    expect((await c.read()).code).toBe(250);
+    c.close();
+  }
+
+  it('sends a "relayed" notice when the next hop does not offer DSN', async () => {
+    const peerNoDsn = slowPeer(0);
+    const port = await new Promise<number>((r) =>
+      peerNoDsn.server.listen(0, '127.0.0.10', () => r((peerNoDsn.server.address() as { port: number }).port)),
+    );
+    dns.set('nodsn.test', [{ type: 'MX', data: { preference: 10, exchange: 'mx.nodsn.test' } }]);
+    dns.set('mx.nodsn.test', [{ type: 'A', data: '127.0.0.10' }]);
+    const local = await startTestServer({
+      hostname: 'mx.notify.test',
+      relay: { networks: ['127.0.0.0/8'] },
+      dns: { servers: [dns.server] },
+      delivery: { port, connectTimeout: 2000 },
+    });
+    try {
+      await local.server.resources.store.addUser('sender@example.test', '!');
+      const c = await RawSmtp.connect(local.port('smtp'));
+      await c.read();
+      await c.cmd('EHLO app.test');
+      await c.cmd('MAIL FROM:<sender@example.test>');
+      await c.cmd('RCPT TO:<someone@nodsn.test> NOTIFY=SUCCESS');
+      await c.cmd('DATA');
+      c.write('From: sender@example.test\r\nSubject: relayed-please\r\n\r\nx\r\n.\r\n');
+      expect((await c.read()).code).toBe(250);
+      c.close();
+      const dsn = await until(
+        async () => (await inbox(local, 'sender@example.test')).find((m) => m.includes('someone@nodsn.test')),
+        'the relayed notice',
+      );
+      expect(dsn).toMatch(/Action: relayed/);
+    } finally {
+      await local.stop();
+      peerNoDsn.server.close();
+    }
+  });
+
+  it('leaves the success notice to a next hop that offers DSN', async () => {
+    await sendNotify('friend@remote.test', 'notify-passed-on');
+    await until(
+      async () => (await inbox(peer, 'friend@remote.test')).find((m) => m.includes('notify-passed-on')),
+      'delivery',
+    );
+    const ours = (await inbox(us, 'sender@example.test')).filter((m) => /Action: relayed/.test(m));
+    expect(ours).toEqual([]);
   });
 });
