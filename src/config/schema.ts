@@ -194,6 +194,18 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        /** MTA-STS (RFC 8461): honour recipient domains' published policies. */
+        mtaSts: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** PEM file of an extra CA to trust for policy hosts and MX hosts under a policy (tests). */
+            ca: z.string().min(1).optional(),
+            timeout: duration.default(10_000),
+            /** HTTPS port of policy hosts; 443 everywhere but in tests. */
+            port: z.number().int().min(1).max(65535).default(443),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

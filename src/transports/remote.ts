@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { type DnsResolver, type MailHost, resolveAddresses, resolveMailRoute } from '../dns/index.js';
 import { SmtpClient, type SmtpClientError, type SmtpClientOptions } from '../smtp/client/index.js';
 import type { Reply } from '../smtp/reply.js';
+import { MtaStsPolicies, mxMatches, trustedCas } from './mta-sts.js';
 import type { DeliveryContext, DeliveryOutcome, Transport } from './types.js';
 
 /** One line for a recipient's last reply: `550 5.1.1 User unknown`, multi-line text joined. */
@@ -31,8 +32,14 @@ interface RemoteOptions {
  */
 export class RemoteTransport implements Transport {
   readonly name = 'remote';
+  private readonly mtaSts: MtaStsPolicies | null;
 
-  constructor(private readonly opts: RemoteOptions) {}
+  constructor(private readonly opts: RemoteOptions) {
+    const sts = opts.delivery.mtaSts;
+    this.mtaSts = sts.enabled
+      ? new MtaStsPolicies({ resolver: opts.resolver, config: sts, logger: opts.logger })
+      : null;
+  }
 
   async deliver(ctx: DeliveryContext): Promise<DeliveryOutcome> {
     const smarthost = this.opts.delivery.smarthost;
@@ -57,7 +64,32 @@ export class RemoteTransport implements Transport {
     if (dest.hosts.some((h) => h.name === this.opts.hostname.toLowerCase())) {
       return { status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself` };
     }
-    return attempt(ctx, dest.hosts, this.opts, { port: this.opts.delivery.port, tls: this.opts.delivery.tls });
+    const session = { port: this.opts.delivery.port, tls: this.opts.delivery.tls };
+    const policy = this.mtaSts ? await this.mtaSts.get(domain) : null;
+    if (!policy || policy.mode === 'none') return attempt(ctx, dest.hosts, this.opts, session);
+    // RFC 8461 section 5: only MX hosts the policy names, each with a verified certificate for its name.
+    const sts = this.opts.delivery.mtaSts;
+    const ca = trustedCas(sts);
+    const matching = dest.hosts.filter((h) => policy.mx.some((p) => mxMatches(h.name, p)));
+    const strays = dest.hosts.filter((h) => !matching.includes(h)).map((h) => h.name);
+    if (policy.mode === 'testing') {
+      if (strays.length > 0)
+        this.opts.logger.warn({ domain, hosts: strays, mx: policy.mx }, 'MTA-STS (testing): MX hosts not in policy');
+      return attempt(ctx, dest.hosts, this.opts, { ...session, tlsOptions: ca ? { ca } : undefined }, domain);
+    }
+    const fail = (why: string): DeliveryOutcome => {
+      this.opts.logger.warn({ queueId: ctx.message.id, domain, reason: why }, 'MTA-STS policy not satisfied');
+      return { status: 'deferred', reply: `451 4.7.5 MTA-STS policy for ${domain} not satisfied: ${why}` };
+    };
+    if (matching.length === 0) return fail(`no MX host matches the policy (${strays.join(', ')})`);
+    const result = await attempt(ctx, matching, this.opts, {
+      ...session,
+      tls: 'required',
+      tlsOptions: { ca, rejectUnauthorized: true },
+    });
+    if (result.status === 'deferred' && /^451 4\.4\.1 /.test(result.reply) && /TLS|certificate/i.test(result.reply))
+      return { ...fail(result.reply.replace(/^451 4\.4\.1 /, '')), remoteMta: result.remoteMta };
+    return result;
   }
 }
 
@@ -98,6 +130,8 @@ async function attempt(
   hosts: MailHost[],
   opts: RemoteOptions,
   session: Pick<SmtpClientOptions, 'port' | 'tls' | 'auth' | 'tlsOptions'>,
+  /** A domain whose MTA-STS policy is in `testing` mode: log what enforcing it would have refused. */
+  stsTesting?: string,
 ): Promise<DeliveryOutcome> {
   const body = await blobs.read(message.blobRef);
   const failures: string[] = [];
@@ -119,6 +153,12 @@ async function attempt(
         if (e.reply && e.reply.code >= 500 && e.stage === 'greeting') return outcome(e.reply, remoteMta);
         failures.push(`${remoteMta}: ${e.message}`);
         continue;
+      }
+      if (stsTesting && !client.tls?.authorized) {
+        opts.logger.warn(
+          { domain: stsTesting, remoteMta, tls: client.tls, tlsFallback: client.tlsFallback },
+          'MTA-STS (testing): no verified TLS; an enforced policy would defer',
+        );
       }
       try {
         if (loopsBack(client.greeting, opts.hostname)) {
@@ -145,7 +185,7 @@ async function attempt(
           { queueId: message.id, recipient: recipient.address, remoteMta, tls: client.tls, reply: replyText(final) },
           'remote server answered',
         );
-        return outcome(final, remoteMta);
+        return { ...outcome(final, remoteMta), dsnPassedOn: client.extensions.has('DSN') };
       } catch (err) {
         failures.push(`${remoteMta}: ${(err as Error).message}`);
       } finally {
