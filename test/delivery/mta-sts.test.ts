@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../src/dns/index.js';
 import { MtaStsPolicies, mxMatches, parsePolicy } from '../../src/transports/mta-sts.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { mailboxTexts, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
@@ -74,25 +75,6 @@ function leaf(file: string, names: string[]): { cert: string; key: string } {
   return { cert: path.join(certs, `${file}.pem`), key: path.join(certs, `${file}.key`) };
 }
 
-async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function inbox(t: TestServer, address: string): Promise<string[]> {
-  const { store, blobs } = t.server.resources;
-  const user = await store.getUser(address);
-  const box = user ? await store.getMailbox(user.id, 'INBOX') : null;
-  if (!box) return [];
-  const list = await store.listMailboxMessages(box.id);
-  return Promise.all(list.map(async (m) => (await blobs.read(m.blobRef)).toString('utf8')));
-}
-
 async function send(to: string, subject: string): Promise<string> {
   const c = await RawSmtp.connect(us.port('smtp'));
   await c.read();
@@ -108,11 +90,11 @@ async function send(to: string, subject: string): Promise<string> {
 }
 
 async function delivered(t: TestServer, to: string, subject: string): Promise<void> {
-  await until(async () => (await inbox(t, to)).find((m) => m.includes(subject)), `delivery of "${subject}"`);
+  await waitFor(async () => (await mailboxTexts(t, to)).find((m) => m.includes(subject)), `delivery of "${subject}"`);
 }
 
 async function deferred(id: string): Promise<string> {
-  const [r] = await until(async () => {
+  const [r] = await waitFor(async () => {
     const rs = await us.server.resources.store.getRecipients(id);
     return rs[0]?.state === 'deferred' ? rs : null;
   }, 'deferred');
@@ -290,7 +272,7 @@ describe('delivery under MTA-STS', () => {
     const reply = await deferred(id);
     expect(reply).toMatch(/^451 4\.7\.5 MTA-STS policy for badcert\.test not satisfied: .*mx\.badcert\.test/);
     expect(reply).toMatch(/TLS|certificate/i);
-    expect(await inbox(bad, 'friend@badcert.test')).toEqual([]);
+    expect(await mailboxTexts(bad, 'friend@badcert.test')).toEqual([]);
   });
 
   it('testing: delivers as usual despite the mismatch', async () => {

@@ -19,6 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { mailboxTexts, waitFor } from '../helpers/mail.js';
 import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 
@@ -38,17 +39,6 @@ const skipReason =
       ? 'postfix-peer tests skipped: Postfix master must run as root'
       : null;
 if (skipReason) console.warn(skipReason);
-
-/** Wait until `fn` returns something truthy (bounded). */
-async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${postfixLogTail()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let pfDir = '';
 let masterPid = 0;
@@ -160,7 +150,7 @@ async function startPostfix(dir: string): Promise<void> {
   const pidFile = path.join(dir, 'queue', 'pid', 'master.pid');
   if (fs.existsSync(pidFile)) masterPid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   if (r.status !== 0) throw new Error(`postfix start failed (${r.status}): ${r.stderr}${postfixLogTail()}`);
-  await until(async () => canConnect(PEER_ADDRESS, 25), `Postfix on ${PEER_ADDRESS}:25`, 10_000);
+  await waitFor(async () => canConnect(PEER_ADDRESS, 25), `Postfix on ${PEER_ADDRESS}:25`, 10_000);
 }
 
 /** Stop the instance (if it got as far as starting) and wait for master to exit. */
@@ -178,15 +168,6 @@ async function stopPostfix(): Promise<void> {
 
 let dns: TestDnsServer;
 let us: TestServer;
-
-async function inbox(t: TestServer, address: string): Promise<string[]> {
-  const { store, blobs } = t.server.resources;
-  const user = await store.getUser(address);
-  const box = user ? await store.getMailbox(user.id, 'INBOX') : null;
-  if (!box) return [];
-  const list = await store.listMailboxMessages(box.id);
-  return Promise.all(list.map(async (m) => (await blobs.read(m.blobRef)).toString('utf8')));
-}
 
 /** What Postfix's virtual(8) agent wrote so far (one mbox file for every recipient). */
 function postfixMailbox(): string {
@@ -245,7 +226,7 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
 
   it('delivers to Postfix over STARTTLS', async () => {
     const id = await send('sender@example.test', 'user@postfix.test', 'to a real postfix');
-    const delivered = await until(
+    const delivered = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'delivered'),
       'the delivered event',
     );
@@ -253,7 +234,7 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
     const queueId = /^250 2\.0\.0 Ok: (?:\d+ bytes )?queued as ([0-9A-Z]+)/.exec(String(delivered.detail.reply))?.[1];
     expect(queueId, String(delivered.detail.reply)).toBeTruthy();
 
-    const mbox = await until(async () => {
+    const mbox = await waitFor(async () => {
       const m = postfixMailbox();
       return m.includes('Subject: to a real postfix') && m;
     }, 'the message in the Postfix mailbox');
@@ -271,7 +252,7 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
 
   it('leaves the recipient deferred with Postfix’s 4xx reply', async () => {
     const id = await send('sender@example.test', 'tempfail@postfix.test', 'postfix says later');
-    const [r] = await until(async () => {
+    const [r] = await waitFor(async () => {
       const rs = await us.server.resources.store.getRecipients(id);
       return rs[0]?.state === 'deferred' ? rs : null;
     }, 'deferred');
@@ -283,13 +264,13 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
 
   it('bounces on Postfix’s 5xx and sends the local sender a DSN', async () => {
     const id = await send('sender@example.test', 'reject@postfix.test', 'postfix says no');
-    const bounced = await until(
+    const bounced = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'bounced'),
       'the bounced event',
     );
     expect(bounced.detail.reply).toMatch(/^550 5\.1\.1 <reject@postfix\.test>: Recipient address rejected/);
-    const dsn = await until(
-      async () => (await inbox(us, 'sender@example.test')).find((m) => m.includes('reject@postfix.test')),
+    const dsn = await waitFor(
+      async () => (await mailboxTexts(us, 'sender@example.test')).find((m) => m.includes('reject@postfix.test')),
       'the DSN',
     );
     expect(dsn).toMatch(/Content-Type: multipart\/report; report-type=delivery-status/i);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { mailboxTexts, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { slowPeer } from '../helpers/slow-peer.js';
@@ -8,26 +9,6 @@ import { RawSmtp } from '../helpers/smtp-client.js';
 let dns: TestDnsServer;
 let peer: TestServer; // the "remote" mail server, mx.remote.test on 127.0.0.2
 let us: TestServer;
-
-/** Wait until `fn` returns something truthy (bounded). */
-async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function inbox(t: TestServer, address: string): Promise<string[]> {
-  const { store, blobs } = t.server.resources;
-  const user = await store.getUser(address);
-  const box = user ? await store.getMailbox(user.id, 'INBOX') : null;
-  if (!box) return [];
-  const list = await store.listMailboxMessages(box.id);
-  return Promise.all(list.map(async (m) => (await blobs.read(m.blobRef)).toString('utf8')));
-}
 
 /** Hand a message to our server on port 25 from loopback (inside relay.networks). */
 async function send(from: string, to: string, subject: string): Promise<string> {
@@ -84,13 +65,13 @@ afterAll(async () => {
 describe('delivery to remote servers', () => {
   it('looks up the MX and delivers over SMTP', async () => {
     const id = await send('sender@example.test', 'friend@remote.test', 'over the wire');
-    const got = await until(
-      async () => (await inbox(peer, 'friend@remote.test')).find((m) => m.includes('over the wire')),
+    const got = await waitFor(
+      async () => (await mailboxTexts(peer, 'friend@remote.test')).find((m) => m.includes('over the wire')),
       'delivery',
     );
     expect(got).toMatch(/^Received: from mx\.local\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.remote\.test/);
     // The timeline outlives the queue entry (finished messages are cleaned up).
-    const delivered = await until(
+    const delivered = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'delivered'),
       'the delivered event',
     );
@@ -100,17 +81,17 @@ describe('delivery to remote servers', () => {
 
   it('falls back to the next MX when the preferred one does not answer', async () => {
     await send('sender@example.test', 'friend@fallback.test', 'second choice');
-    await until(
-      async () => (await inbox(peer, 'friend@fallback.test')).find((m) => m.includes('second choice')),
+    await waitFor(
+      async () => (await mailboxTexts(peer, 'friend@fallback.test')).find((m) => m.includes('second choice')),
       'delivery',
     );
   });
 
   it('bounces a remote 5xx at once and tells the sender with a DSN', async () => {
     const id = await send('sender@example.test', 'nobody@remote.test', 'will bounce');
-    const dsn = await until(
+    const dsn = await waitFor(
       async () =>
-        (await inbox(us, 'sender@example.test')).find((m) => m.includes(id) || m.includes('nobody@remote.test')),
+        (await mailboxTexts(us, 'sender@example.test')).find((m) => m.includes(id) || m.includes('nobody@remote.test')),
       'the DSN',
     );
     expect(dsn).toMatch(/Content-Type: multipart\/report; report-type=delivery-status/i);
@@ -121,20 +102,20 @@ describe('delivery to remote servers', () => {
 
   it('bounces mail for a null-MX domain with 5.1.10', async () => {
     const id = await send('sender@example.test', 'x@nomail.test', 'null mx');
-    const bounced = await until(
+    const bounced = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'bounced'),
       'the bounced event',
     );
     expect(bounced.detail.reply).toMatch(/^556 5\.1\.10 /);
-    await until(
-      async () => (await inbox(us, 'sender@example.test')).find((m) => m.includes('x@nomail.test')),
+    await waitFor(
+      async () => (await mailboxTexts(us, 'sender@example.test')).find((m) => m.includes('x@nomail.test')),
       'the DSN',
     );
   });
 
   it('defers when no server answers', async () => {
     const id = await send('sender@example.test', 'someone@down.test', 'nobody home');
-    const [r] = await until(async () => {
+    const [r] = await waitFor(async () => {
       const rs = await us.server.resources.store.getRecipients(id);
       return rs[0]?.state === 'deferred' ? rs : null;
     }, 'deferred');
@@ -179,8 +160,8 @@ describe('success notices (NOTIFY=SUCCESS, RFC 3461 4.2)', () => {
       c.write('From: sender@example.test\r\nSubject: relayed-please\r\n\r\nx\r\n.\r\n');
       expect((await c.read()).code).toBe(250);
       c.close();
-      const dsn = await until(
-        async () => (await inbox(local, 'sender@example.test')).find((m) => m.includes('someone@nodsn.test')),
+      const dsn = await waitFor(
+        async () => (await mailboxTexts(local, 'sender@example.test')).find((m) => m.includes('someone@nodsn.test')),
         'the relayed notice',
       );
       expect(dsn).toMatch(/Action: relayed/);
@@ -192,11 +173,11 @@ describe('success notices (NOTIFY=SUCCESS, RFC 3461 4.2)', () => {
 
   it('leaves the success notice to a next hop that offers DSN', async () => {
     await sendNotify('friend@remote.test', 'notify-passed-on');
-    await until(
-      async () => (await inbox(peer, 'friend@remote.test')).find((m) => m.includes('notify-passed-on')),
+    await waitFor(
+      async () => (await mailboxTexts(peer, 'friend@remote.test')).find((m) => m.includes('notify-passed-on')),
       'delivery',
     );
-    const ours = (await inbox(us, 'sender@example.test')).filter((m) => /Action: relayed/.test(m));
+    const ours = (await mailboxTexts(us, 'sender@example.test')).filter((m) => /Action: relayed/.test(m));
     expect(ours).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCredentials } from '../../src/auth/credentials.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
@@ -10,16 +11,6 @@ let dns: TestDnsServer;
 let provider: TestServer; // a provider's submission service, smtp.provider.test on 127.0.0.6
 let smtpPort: number;
 let submissionPort: number;
-
-async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function send(t: TestServer, from: string, to: string): Promise<void> {
   const c = await RawSmtp.connect(t.port('smtp'));
@@ -78,7 +69,7 @@ describe('fixed next hops', () => {
     });
     try {
       await send(us, 'sender@example.test', 'friend@faraway.test');
-      const queued = await until(async () => {
+      const queued = await waitFor(async () => {
         const rs = await provider.server.resources.store.listQueue({});
         return rs.find((r) => r.address === 'friend@faraway.test');
       }, 'the message at the smarthost');
@@ -98,7 +89,7 @@ describe('fixed next hops', () => {
     });
     try {
       await send(us, 'someone@elsewhere.test', 'anyone@backup.test');
-      await until(async () => {
+      await waitFor(async () => {
         const { store } = provider.server.resources;
         const user = await store.getUser('anyone@backup.test');
         const box = user ? await store.getMailbox(user.id, 'INBOX') : null;

@@ -11,7 +11,7 @@ import type { RawSmtp, ServerReply } from './smtp-client.js';
 export async function waitFor<T>(
   probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
   what: string,
-  timeoutMs = 3000,
+  timeoutMs = 15_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -82,6 +82,16 @@ export async function inbox(t: TestServer, address: string, count = 1): Promise<
     return list.length >= count ? list : null;
   }, `${count} message(s) in the INBOX of ${address}`);
   return Promise.all(refs.map((m) => blobs.read(m.blobRef)));
+}
+
+/** The messages in a local user's INBOX right now, as text (empty when there is no such mailbox yet). */
+export async function mailboxTexts(t: TestServer, address: string): Promise<string[]> {
+  const { store, blobs } = t.server.resources;
+  const user = await store.getUser(address);
+  const box = user ? await store.getMailbox(user.id, 'INBOX') : null;
+  if (!box) return [];
+  const list = await store.listMailboxMessages(box.id);
+  return Promise.all(list.map(async (m) => (await blobs.read(m.blobRef)).toString('utf8')));
 }
 
 /** Run one EHLO-less transaction on an open session; returns the final reply (after the dot). */
