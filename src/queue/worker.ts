@@ -109,14 +109,21 @@ export class QueueWorker {
         const free = this.opts.queue.concurrency - this.inflight;
         if (free <= 0 || this.stopped) break;
         const claimed = await this.opts.store.claimDue(this.opts.node, free, this.now(), this.opts.queue.lease);
-        const messages = new Map<string, Promise<Message | null>>();
+        // Recipients of one message at one domain travel together (one SMTP transaction).
+        const groups = new Map<string, Recipient[]>();
         for (const r of claimed) {
-          let m = messages.get(r.messageId);
+          const key = `${r.messageId}\n${r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase()}`;
+          groups.set(key, [...(groups.get(key) ?? []), r]);
+        }
+        const messages = new Map<string, Promise<Message | null>>();
+        for (const group of groups.values()) {
+          const id = (group[0] as Recipient).messageId;
+          let m = messages.get(id);
           if (!m) {
-            m = this.opts.store.getMessage(r.messageId);
-            messages.set(r.messageId, m);
+            m = this.opts.store.getMessage(id);
+            messages.set(id, m);
           }
-          this.launch(r, m);
+          this.launch(group, m);
         }
         if (claimed.length === free) this.again = true;
       } while (this.again && !this.stopped);
@@ -128,32 +135,59 @@ export class QueueWorker {
     await this.scheduleNext();
   }
 
-  private launch(r: Recipient, message: Promise<Message | null>): void {
-    this.inflight++;
-    const p = this.deliver(r, message)
-      .catch((err) => this.opts.logger.error({ err, queueId: r.messageId }, 'queue: delivery bookkeeping failed'))
+  private launch(group: Recipient[], message: Promise<Message | null>): void {
+    this.inflight += group.length;
+    const p = this.deliverGroup(group, message)
+      .catch((err) =>
+        this.opts.logger.error({ err, queueId: group[0]?.messageId }, 'queue: delivery bookkeeping failed'),
+      )
       .finally(() => {
-        this.inflight--;
+        this.inflight -= group.length;
         this.running.delete(p);
         this.wake();
       });
     this.running.add(p);
   }
 
-  private async deliver(r: Recipient, messagePromise: Promise<Message | null>): Promise<void> {
+  /** Deliver recipients of one message at one domain: together when the transport can, else one by one. */
+  private async deliverGroup(group: Recipient[], messagePromise: Promise<Message | null>): Promise<void> {
     const message = await messagePromise;
     if (!message) return;
-    let outcome: DeliveryOutcome;
-    let transport = 'none';
-    try {
-      const route = await this.opts.router.route(r.address);
+    const { store, blobs } = this.opts;
+    const first = group[0] as Recipient;
+    if (group.length > 1) {
+      const route = await this.opts.router.route(first.address);
       const t = this.opts.transportFor(route);
-      transport = t.name;
-      outcome = await t.deliver({ message, recipient: r, route, store: this.opts.store, blobs: this.opts.blobs });
-    } catch (err) {
-      this.opts.logger.warn({ err, queueId: r.messageId, recipient: r.address }, 'queue: delivery error');
-      outcome = { status: 'deferred', reply: `451 4.3.0 Local delivery error: ${(err as Error).message}` };
+      if (t.deliverMany) {
+        let outcomes: DeliveryOutcome[];
+        try {
+          outcomes = await t.deliverMany({ message, recipients: group, route, store, blobs });
+        } catch (err) {
+          this.opts.logger.warn({ err, queueId: first.messageId }, 'queue: delivery error');
+          outcomes = group.map(() => localError(err));
+        }
+        await Promise.all(group.map((r, i) => this.settle(r, message, outcomes[i] ?? localError(null), t.name)));
+        return;
+      }
     }
+    for (const r of group) {
+      let outcome: DeliveryOutcome;
+      let transport = 'none';
+      try {
+        const route = await this.opts.router.route(r.address);
+        const t = this.opts.transportFor(route);
+        transport = t.name;
+        outcome = await t.deliver({ message, recipient: r, route, store, blobs });
+      } catch (err) {
+        this.opts.logger.warn({ err, queueId: r.messageId, recipient: r.address }, 'queue: delivery error');
+        outcome = localError(err);
+      }
+      await this.settle(r, message, outcome, transport);
+    }
+  }
+
+  /** Turn one recipient's outcome into its next state: back-off, expiry, notices, then record it. */
+  private async settle(r: Recipient, message: Message, outcome: DeliveryOutcome, transport: string): Promise<void> {
     const now = this.now();
     let state: DeliveryResult['state'] = outcome.status;
     let nextAttemptAt: number | undefined;
@@ -305,4 +339,9 @@ export class QueueWorker {
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
   }
+}
+
+function localError(err: unknown): DeliveryOutcome {
+  const why = err instanceof Error ? err.message : 'no outcome';
+  return { status: 'deferred', reply: `451 4.3.0 Local delivery error: ${why}` };
 }

@@ -29,8 +29,15 @@ export interface DeliveryOutcome {
   dsnPassedOn?: boolean;
 }
 
+/** Several recipients of one message that share a route (same destination domain). */
+export interface BatchContext extends Omit<DeliveryContext, 'recipient'> {
+  recipients: Recipient[];
+}
+
 /** A way of delivering mail; every transport has this shape. */
 export interface Transport {
   readonly name: string;
   deliver(ctx: DeliveryContext): Promise<DeliveryOutcome>;
+  /** Deliver a batch in as few transactions as possible; one outcome per recipient, in order. */
+  deliverMany?(ctx: BatchContext): Promise<DeliveryOutcome[]>;
 }

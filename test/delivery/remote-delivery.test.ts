@@ -181,3 +181,42 @@ describe('success notices (NOTIFY=SUCCESS, RFC 3461 4.2)', () => {
     expect(ours).toEqual([]);
   });
 });
+
+describe('several recipients at one domain', () => {
+  it('go in one transaction, split where the remote says 452 too many recipients', async () => {
+    // Every remote server listens on the same port (delivery.port), each on its own loopback address.
+    const port = peer.server.listeners[0]?.port as number;
+    const batch = await startTestServer({
+      hostname: 'mx.batch.test',
+      listeners: [{ protocol: 'smtp', address: '127.0.0.11', port }],
+      domains: [{ name: 'batch.test', transport: 'mailbox' }],
+      limits: { recipients: 2 },
+    });
+    try {
+      const users = ['a', 'b', 'c', 'd', 'e'].map((n) => `${n}@batch.test`);
+      for (const u of users) await batch.server.resources.store.addUser(u, '!');
+      dns.set('batch.test', [{ type: 'MX', data: { preference: 10, exchange: 'mx.batch.test' } }]);
+      dns.set('mx.batch.test', [{ type: 'A', data: '127.0.0.11' }]);
+      const c = await RawSmtp.connect(us.port('smtp'));
+      await c.read();
+      await c.cmd('EHLO app.test');
+      await c.cmd('MAIL FROM:<sender@example.test>');
+      for (const u of users) expect((await c.cmd(`RCPT TO:<${u}>`)).code).toBe(250);
+      await c.cmd('DATA');
+      c.write('From: sender@example.test\r\nSubject: to five\r\n\r\nx\r\n.\r\n');
+      expect((await c.read()).code).toBe(250);
+      c.close();
+      const refs = new Set<string>();
+      for (const u of users) {
+        await waitFor(async () => (await mailboxTexts(batch, u)).length > 0, `delivery to ${u}`);
+        const { store } = batch.server.resources;
+        const box = await store.getMailbox((await store.getUser(u))!.id, 'INBOX');
+        for (const m of await store.listMailboxMessages(box!.id)) refs.add(m.blobRef);
+      }
+      // Five recipients, at most two per transaction: three transactions, so three stored messages.
+      expect(refs.size).toBe(3);
+    } finally {
+      await batch.stop();
+    }
+  });
+});
