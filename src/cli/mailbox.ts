@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../config/index.js';
-import type { BlobStore, MailboxMessage, Store } from '../store/types.js';
+import type { BlobStore, MailboxMessage } from '../store/types.js';
 import { configOption, loadCliConfig } from './config-option.js';
 import { CliError, formatDate, formatSize, printJson, printTable, say } from './output.js';
+import { withResources } from './store.js';
 
 interface Opts {
   config?: string;
@@ -80,22 +80,12 @@ async function withMailbox(
   name: string,
   fn: (messages: MailboxMessage[], blobs: BlobStore) => Promise<void>,
 ): Promise<void> {
-  const { openResources } = await import('../server/resources.js');
-  let store: Store;
-  let blobs: BlobStore;
-  try {
-    ({ store, blobs } = await openResources(config));
-  } catch (err) {
-    throw new CliError(`cannot open the store in ${path.resolve(config.dataDir)} (${(err as Error).message})`);
-  }
-  try {
+  await withResources(config, async ({ store, blobs }) => {
     const user = await store.getUser(address);
     if (!user) throw new CliError(`no user ${address}; list users with \`mailroom user list\``);
     const mailbox = await store.getMailbox(user.id, name);
     await fn(mailbox ? await store.listMailboxMessages(mailbox.id) : [], blobs);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** The header section of a stored message (enough for From and Subject). */

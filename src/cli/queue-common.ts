@@ -1,8 +1,6 @@
-import path from 'node:path';
-import type { Config } from '../config/index.js';
-import type { Resources } from '../server/resources.js';
 import type { QueuedMessage, Recipient, RecipientState, Store } from '../store/types.js';
 import { CliError } from './output.js';
+import { withResources } from './store.js';
 import { parseDomain, parseDuration } from './validate.js';
 
 /** Every recipient state, in the order a recipient usually passes through them. */
@@ -20,24 +18,7 @@ export const STATES: readonly RecipientState[] = [
 export const WAITING: readonly RecipientState[] = ['queued', 'deferred', 'delivering', 'held'];
 
 /** Open the store and the blob store named by the config, run `fn`, and always close the store again. */
-export async function withQueue<T>(config: Config, fn: (res: Resources) => Promise<T>): Promise<T> {
-  // Loaded on demand so `--help` works without touching the native SQLite module.
-  const { openResources } = await import('../server/resources.js');
-  let res: Resources;
-  try {
-    res = await openResources(config);
-  } catch (err) {
-    throw new CliError(
-      `cannot open the store in ${path.resolve(config.dataDir)} (${(err as Error).message}); ` +
-        'check dataDir and store in the configuration and that this user may write there',
-    );
-  }
-  try {
-    return await fn(res);
-  } finally {
-    await res.store.close();
-  }
-}
+export const withQueue = withResources;
 
 /** `deferred,held` → states, or a CliError naming the valid ones. */
 export function parseStates(input: string): RecipientState[] {

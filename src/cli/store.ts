@@ -1,15 +1,16 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import type { Resources } from '../server/resources.js';
 import type { Domain, Store } from '../store/types.js';
 import { CliError } from './output.js';
 
-/** Open the store named by the config, run `fn`, and always close the store again. */
-export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+/** Open the store and blob store named by the config, run `fn`, and always close the store again. */
+export async function withResources<T>(config: Config, fn: (res: Resources) => Promise<T>): Promise<T> {
   // Loaded on demand so `check-config` and `--help` work without touching the native SQLite module.
   const { openResources } = await import('../server/resources.js');
-  let store: Store;
+  let res: Resources;
   try {
-    ({ store } = await openResources(config));
+    res = await openResources(config);
   } catch (err) {
     throw new CliError(
       `cannot open the store in ${path.resolve(config.dataDir)} (${(err as Error).message}); ` +
@@ -17,10 +18,15 @@ export async function withStore<T>(config: Config, fn: (store: Store) => Promise
     );
   }
   try {
-    return await fn(store);
+    return await fn(res);
   } finally {
-    await store.close();
+    await res.store.close();
   }
+}
+
+/** Open the store named by the config, run `fn`, and always close the store again. */
+export function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  return withResources(config, (res) => fn(res.store));
 }
 
 export interface LocalDomain {
