@@ -48,6 +48,14 @@ export class AuthThrottle {
     await this.store.clearAuthFailures('user', user.toLowerCase());
   }
 
+  /**
+   * Drop counters nobody needs any more: older than the window and than a week, so
+   * `mailroom user failures --since 7d` still shows recent history.
+   */
+  async prune(): Promise<number> {
+    return this.store.pruneAuthFailures(this.now() - Math.max(this.cfg.window, 7 * 86_400_000));
+  }
+
   /** The growing delay for the n-th failure in a window. */
   delayFor(count: number): number {
     if (count < this.cfg.delayAfter) return 0;

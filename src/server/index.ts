@@ -80,6 +80,11 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       plaintextOnLoopback: config.auth.plaintextOnLoopback,
       logger: authLogger,
     };
+    // Failed-login counters of every IP that ever tried would otherwise pile up.
+    const pruneTimer = setInterval(() => {
+      auth.throttle.prune().catch((err) => authLogger.warn({ err }, 'pruning failed-login counters failed'));
+    }, 3_600_000);
+    pruneTimer.unref();
     const node = `${os.hostname()}:${process.pid}`;
     const transports = makeTransports(config, resources.dataDir, logger);
     const queue = new QueueWorker({
@@ -148,6 +153,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const stop = (reason = 'shutdown') => {
       stopping ??= (async () => {
         logger.info({ reason }, 'draining');
+        clearInterval(pruneTimer);
         for (const s of smtpListeners) s.drain();
         await Promise.all(smtpListeners.map((s) => s.waitIdle(config.shutdown.drainTimeout)));
         await Promise.all(smtpListeners.map((s) => s.close()));

@@ -253,6 +253,8 @@ export interface Store {
   getAuthFailures(kind: 'ip' | 'user', key: string, now: number, windowMs: number): Promise<AuthFailureCount>;
   /** Forget the failures of one IP or user (after a success, or `mailroom user unlock`). */
   clearAuthFailures(kind: 'ip' | 'user', key: string): Promise<boolean>;
+  /** Forget counters whose last failure is before `before` (housekeeping); returns how many. */
+  pruneAuthFailures(before: number): Promise<number>;
   /** Every IP and user with failures since `since`, most recent first. */
   listAuthFailures(since: number): Promise<AuthFailureEntry[]>;
 

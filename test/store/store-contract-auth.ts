@@ -221,6 +221,15 @@ function describeAuthFailures(s: () => Store): void {
       expect(await s().listAuthFailures(3_001)).toEqual([]);
     });
 
+    it('prunes counters whose last failure is older than a time', async () => {
+      await s().recordAuthFailure('ip', '192.0.2.1', 1_000, 15 * MIN);
+      await s().recordAuthFailure('ip', '192.0.2.2', 5_000, 15 * MIN);
+      await s().recordAuthFailure('user', 'old@example.com', 2_000, 15 * MIN);
+      expect(await s().pruneAuthFailures(3_000)).toBe(2);
+      expect((await s().listAuthFailures(0)).map((e) => e.key)).toEqual(['192.0.2.2']);
+      expect(await s().pruneAuthFailures(3_000)).toBe(0);
+    });
+
     it('counts every concurrent failure', async () => {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => s().recordAuthFailure('ip', '203.0.113.5', 1_000 + i, MIN)),

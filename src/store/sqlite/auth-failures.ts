@@ -50,6 +50,11 @@ export class AuthFailures {
     return { count: row.count, firstAt: row.first_at, lastAt: row.last_at };
   }
 
+  /** Drop counters whose last failure is older than `before`; returns how many. */
+  prune(before: number): number {
+    return this.db.relaxedWrite(() => this.db.stmt('DELETE FROM auth_failures WHERE last_at < ?').run(before).changes);
+  }
+
   /** True when there was anything to forget. */
   clear(kind: Kind, key: string): boolean {
     return this.db.relaxedWrite(

@@ -179,6 +179,10 @@ export class SqliteStore implements Store {
     return this.authFailures.clear(kind, key);
   }
 
+  async pruneAuthFailures(before: number): Promise<number> {
+    return this.authFailures.prune(before);
+  }
+
   async listAuthFailures(since: number): Promise<AuthFailureEntry[]> {
     return this.authFailures.list(since);
   }
