@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Limits } from '../../config/index.js';
 import { DataDecoder } from '../data.js';
 import { formatReply, type Reply } from '../reply.js';
+import { SIZE_EXCEEDED } from './message-body.js';
 import type { SmtpSession, Step } from './session.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -219,7 +220,7 @@ export class SmtpConnection {
     }
     if (!result.done && decoder.overSize && decoder.size > 2 * this.opts.limits.messageSize) {
       // Reading on only to find the end is pointless this far past the limit.
-      this.apply({ replies: [sizeExceeded], action: 'close' }, 'message too large');
+      this.apply({ replies: [SIZE_EXCEEDED], action: 'close' }, 'message too large');
       return;
     }
     if (result.done) {
@@ -382,4 +383,3 @@ export class SmtpConnection {
 }
 
 const shutdownReply: Reply = { code: 421, enhanced: '4.3.2', lines: ['Service shutting down, closing channel'] };
-const sizeExceeded: Reply = { code: 552, enhanced: '5.3.4', lines: ['Message size exceeds fixed limit'] };

@@ -114,13 +114,26 @@ export class MessageBody {
   }
 }
 
+/** The one answer to a message over limits.messageSize, whichever way it arrives. */
+export const SIZE_EXCEEDED: Reply = reply(552, '5.3.4', 'Message size exceeds fixed limit');
+
+/** The answer to a text line over limits.lineLength. */
+export function lineTooLong(lineLength: number): Reply {
+  return reply(552, '5.3.4', `Message line too long, limit is ${lineLength} octets`);
+}
+
+/** The DATA decoder's verdict on a finished body. */
+export interface DataFlags {
+  overSize: boolean;
+  lineTooLong: boolean;
+  nul: boolean;
+  bareLineEnding: boolean;
+}
+
 /** Why a finished DATA body is refused, from the decoder's flags; null when it is fine. */
-export function dataFailure(
-  result: { overSize: boolean; lineTooLong: boolean; nul: boolean; bareLineEnding: boolean },
-  lineLength: number,
-): Reply | null {
-  if (result.overSize) return reply(552, '5.3.4', 'Message size exceeds fixed limit');
-  if (result.lineTooLong) return reply(552, '5.3.4', `Message line too long, limit is ${lineLength} octets`);
+export function dataFailure(result: DataFlags, lineLength: number): Reply | null {
+  if (result.overSize) return SIZE_EXCEEDED;
+  if (result.lineTooLong) return lineTooLong(lineLength);
   if (result.nul) return reply(554, '5.6.0', 'Message contains NUL characters');
   if (result.bareLineEnding)
     return reply(554, '5.6.0', 'Message contains bare CR or LF characters, use CRLF line endings');

@@ -9,7 +9,7 @@ import { type Reply, reply } from '../reply.js';
 import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
 import { ehloReply, helpReply } from './ehlo.js';
-import { dataFailure, MessageBody } from './message-body.js';
+import { type DataFlags, dataFailure, lineTooLong, MessageBody, SIZE_EXCEEDED } from './message-body.js';
 import { parseMailParams, parseRcptParams } from './params.js';
 import { protocolName, receivedHeader } from './received.js';
 import { Transaction } from './transaction.js';
@@ -146,13 +146,7 @@ export class SmtpSession {
   }
 
   /** End of DATA: decide and make the message durable. */
-  async endData(result: {
-    overSize: boolean;
-    lineTooLong: boolean;
-    nul: boolean;
-    bareLineEnding: boolean;
-    size: number;
-  }): Promise<Step> {
+  async endData(result: DataFlags & { size: number }): Promise<Step> {
     const failure = dataFailure(result, this.deps.limits.lineLength);
     if (failure) {
       this.reject(failure, result.size);
@@ -164,10 +158,7 @@ export class SmtpSession {
 
   /** A data line longer than the limit: answer and close, since we cannot tell where the line ends. */
   async dataLineTooLong(): Promise<Step> {
-    const r = dataFailure(
-      { overSize: false, lineTooLong: true, nul: false, bareLineEnding: false },
-      this.deps.limits.lineLength,
-    ) as Reply;
+    const r = lineTooLong(this.deps.limits.lineLength);
     this.reject(r, this.tx?.intake?.size ?? 0);
     await this.resetTransaction();
     return { replies: [r], action: 'close' };
@@ -178,7 +169,7 @@ export class SmtpSession {
     const tx = this.tx;
     if (!tx?.intake || tx.bdatFailed) return;
     if (tx.intake.size + chunk.length > this.deps.limits.messageSize) {
-      tx.bdatFailed = reply(552, '5.3.4', 'Message size exceeds fixed limit');
+      tx.bdatFailed = SIZE_EXCEEDED;
       return;
     }
     await tx.body?.write(chunk);
@@ -294,7 +285,7 @@ export class SmtpSession {
     const parsed = parsePath(path, { allowNull: true, smtputf8: p.value.smtputf8 });
     if (!parsed.ok) return step(reply(parsed.enhanced === '5.6.7' ? 553 : 501, parsed.enhanced, parsed.text));
     if (p.value.size !== null && p.value.size > this.deps.limits.messageSize) {
-      return step(reply(552, '5.3.4', 'Message size exceeds fixed limit'));
+      return step(SIZE_EXCEEDED);
     }
     if (this.user) {
       const verdict = await this.deps.senders.check(this.user, parsed.mailbox?.address ?? '');
@@ -350,7 +341,7 @@ export class SmtpSession {
     const tx = this.tx;
     if (size > this.deps.limits.messageSize + 1024 * 1024) {
       // Too big to read just to stay in step: answer and hang up.
-      return { replies: [reply(552, '5.3.4', 'Message size exceeds fixed limit')], action: 'close' };
+      return { replies: [SIZE_EXCEEDED], action: 'close' };
     }
     // RFC 3030: a refused chunk is still read, so the byte stream stays in step.
     const refuse = (r: Reply): Step => {
