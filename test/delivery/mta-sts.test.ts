@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../src/dns/index.js';
 import { MtaStsPolicies, mxMatches, parsePolicy } from '../../src/transports/mta-sts.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { mailboxTexts, waitFor } from '../helpers/mail.js';
+import { mailboxTexts, relayThrough, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
-import { RawSmtp } from '../helpers/smtp-client.js';
 
 // MTA-STS (RFC 8461) against real sockets: a policy server on 127.0.0.8 with a certificate from a
 // test CA, and two peer mailrooms as MX hosts: mx.far.test (127.0.0.12) with a valid certificate from
@@ -73,20 +72,6 @@ function leaf(file: string, names: string[]): { cert: string; key: string } {
     `${file}.pem`,
   );
   return { cert: path.join(certs, `${file}.pem`), key: path.join(certs, `${file}.key`) };
-}
-
-async function send(to: string, subject: string): Promise<string> {
-  const c = await RawSmtp.connect(us.port('smtp'));
-  await c.read();
-  await c.cmd('EHLO app.test');
-  expect((await c.cmd('MAIL FROM:<sender@example.test>')).code).toBe(250);
-  expect((await c.cmd(`RCPT TO:<${to}>`)).code).toBe(250);
-  await c.cmd('DATA');
-  c.write(`From: sender@example.test\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nhello\r\n.\r\n`);
-  const r = await c.read();
-  c.close();
-  expect(r.code).toBe(250);
-  return /queued as (\S+)/.exec(r.raw)?.[1] ?? '';
 }
 
 async function delivered(t: TestServer, to: string, subject: string): Promise<void> {
@@ -257,18 +242,18 @@ describe('MTA-STS policies', () => {
 
 describe('delivery under MTA-STS', () => {
   it('enforce: delivers to a listed MX with a valid certificate', async () => {
-    await send('friend@far.test', 'sts enforced ok');
+    await relayThrough(us, 'sender@example.test', 'friend@far.test', 'sts enforced ok');
     await delivered(good, 'friend@far.test', 'sts enforced ok');
     expect(dns.queries).toContain('TXT _mta-sts.far.test');
   });
 
   it('enforce: defers with 4.7.5 when no MX host is in the policy', async () => {
-    const id = await send('friend@stray.test', 'sts stray mx');
+    const id = await relayThrough(us, 'sender@example.test', 'friend@stray.test', 'sts stray mx');
     expect(await deferred(id)).toMatch(/^451 4\.7\.5 MTA-STS policy for stray\.test not satisfied: no MX host matches/);
   });
 
   it('enforce: defers with 4.7.5 when the certificate does not match the MX name', async () => {
-    const id = await send('friend@badcert.test', 'sts bad cert');
+    const id = await relayThrough(us, 'sender@example.test', 'friend@badcert.test', 'sts bad cert');
     const reply = await deferred(id);
     expect(reply).toMatch(/^451 4\.7\.5 MTA-STS policy for badcert\.test not satisfied: .*mx\.badcert\.test/);
     expect(reply).toMatch(/TLS|certificate/i);
@@ -276,12 +261,12 @@ describe('delivery under MTA-STS', () => {
   });
 
   it('testing: delivers as usual despite the mismatch', async () => {
-    await send('friend@trial.test', 'sts testing mode');
+    await relayThrough(us, 'sender@example.test', 'friend@trial.test', 'sts testing mode');
     await delivered(bad, 'friend@trial.test', 'sts testing mode');
   });
 
   it('no policy: delivers as before', async () => {
-    await send('friend@plain.test', 'no sts here');
+    await relayThrough(us, 'sender@example.test', 'friend@plain.test', 'no sts here');
     await delivered(good, 'friend@plain.test', 'no sts here');
   });
 });

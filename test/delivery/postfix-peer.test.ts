@@ -19,9 +19,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { mailboxTexts, waitFor } from '../helpers/mail.js';
+import { mailboxTexts, relayThrough, waitFor } from '../helpers/mail.js';
 import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
-import { RawSmtp } from '../helpers/smtp-client.js';
 
 const POSTFIX = '/usr/sbin/postfix';
 const POSTCONF = '/usr/sbin/postconf';
@@ -178,21 +177,6 @@ function postfixMailbox(): string {
   }
 }
 
-/** Hand a message to our server on its SMTP port from loopback (inside relay.networks). */
-async function send(from: string, to: string, subject: string): Promise<string> {
-  const c = await RawSmtp.connect(us.port('smtp'));
-  await c.read();
-  await c.cmd('EHLO app.test');
-  expect((await c.cmd(`MAIL FROM:<${from}>`)).code).toBe(250);
-  expect((await c.cmd(`RCPT TO:<${to}>`)).code).toBe(250);
-  await c.cmd('DATA');
-  c.write(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nhello postfix\r\n.\r\n`);
-  const r = await c.read();
-  c.close();
-  expect(r.code).toBe(250);
-  return /queued as (\S+)/.exec(r.raw)?.[1] ?? '';
-}
-
 describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25', () => {
   beforeAll(async () => {
     // Marked before anything starts, so afterAll (and the exit hook) stop even a half-started Postfix.
@@ -225,7 +209,7 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
   });
 
   it('delivers to Postfix over STARTTLS', async () => {
-    const id = await send('sender@example.test', 'user@postfix.test', 'to a real postfix');
+    const id = await relayThrough(us, 'sender@example.test', 'user@postfix.test', 'to a real postfix', 'hello postfix');
     const delivered = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'delivered'),
       'the delivered event',
@@ -251,7 +235,13 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
   });
 
   it('leaves the recipient deferred with Postfix’s 4xx reply', async () => {
-    const id = await send('sender@example.test', 'tempfail@postfix.test', 'postfix says later');
+    const id = await relayThrough(
+      us,
+      'sender@example.test',
+      'tempfail@postfix.test',
+      'postfix says later',
+      'hello postfix',
+    );
     const [r] = await waitFor(async () => {
       const rs = await us.server.resources.store.getRecipients(id);
       return rs[0]?.state === 'deferred' ? rs : null;
@@ -263,7 +253,7 @@ describe.skipIf(skipReason !== null)('delivery to a real Postfix on 127.0.0.5:25
   });
 
   it('bounces on Postfix’s 5xx and sends the local sender a DSN', async () => {
-    const id = await send('sender@example.test', 'reject@postfix.test', 'postfix says no');
+    const id = await relayThrough(us, 'sender@example.test', 'reject@postfix.test', 'postfix says no', 'hello postfix');
     const bounced = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'bounced'),
       'the bounced event',

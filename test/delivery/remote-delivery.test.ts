@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { mailboxTexts, waitFor } from '../helpers/mail.js';
+import { mailboxTexts, relayThrough, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { slowPeer } from '../helpers/slow-peer.js';
@@ -9,21 +9,6 @@ import { RawSmtp } from '../helpers/smtp-client.js';
 let dns: TestDnsServer;
 let peer: TestServer; // the "remote" mail server, mx.remote.test on 127.0.0.2
 let us: TestServer;
-
-/** Hand a message to our server on port 25 from loopback (inside relay.networks). */
-async function send(from: string, to: string, subject: string): Promise<string> {
-  const c = await RawSmtp.connect(us.port('smtp'));
-  await c.read();
-  await c.cmd('EHLO app.test');
-  expect((await c.cmd(`MAIL FROM:<${from}>`)).code).toBe(250);
-  expect((await c.cmd(`RCPT TO:<${to}>`)).code).toBe(250);
-  await c.cmd('DATA');
-  c.write(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nhello\r\n.\r\n`);
-  const r = await c.read();
-  c.close();
-  expect(r.code).toBe(250);
-  return /queued as (\S+)/.exec(r.raw)?.[1] ?? '';
-}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -64,7 +49,7 @@ afterAll(async () => {
 
 describe('delivery to remote servers', () => {
   it('looks up the MX and delivers over SMTP', async () => {
-    const id = await send('sender@example.test', 'friend@remote.test', 'over the wire');
+    const id = await relayThrough(us, 'sender@example.test', 'friend@remote.test', 'over the wire');
     const got = await waitFor(
       async () => (await mailboxTexts(peer, 'friend@remote.test')).find((m) => m.includes('over the wire')),
       'delivery',
@@ -80,7 +65,7 @@ describe('delivery to remote servers', () => {
   });
 
   it('falls back to the next MX when the preferred one does not answer', async () => {
-    await send('sender@example.test', 'friend@fallback.test', 'second choice');
+    await relayThrough(us, 'sender@example.test', 'friend@fallback.test', 'second choice');
     await waitFor(
       async () => (await mailboxTexts(peer, 'friend@fallback.test')).find((m) => m.includes('second choice')),
       'delivery',
@@ -88,7 +73,7 @@ describe('delivery to remote servers', () => {
   });
 
   it('bounces a remote 5xx at once and tells the sender with a DSN', async () => {
-    const id = await send('sender@example.test', 'nobody@remote.test', 'will bounce');
+    const id = await relayThrough(us, 'sender@example.test', 'nobody@remote.test', 'will bounce');
     const dsn = await waitFor(
       async () =>
         (await mailboxTexts(us, 'sender@example.test')).find((m) => m.includes(id) || m.includes('nobody@remote.test')),
@@ -101,7 +86,7 @@ describe('delivery to remote servers', () => {
   });
 
   it('bounces mail for a null-MX domain with 5.1.10', async () => {
-    const id = await send('sender@example.test', 'x@nomail.test', 'null mx');
+    const id = await relayThrough(us, 'sender@example.test', 'x@nomail.test', 'null mx');
     const bounced = await waitFor(
       async () => (await us.server.resources.store.listEvents(id)).find((e) => e.type === 'bounced'),
       'the bounced event',
@@ -114,7 +99,7 @@ describe('delivery to remote servers', () => {
   });
 
   it('defers when no server answers', async () => {
-    const id = await send('sender@example.test', 'someone@down.test', 'nobody home');
+    const id = await relayThrough(us, 'sender@example.test', 'someone@down.test', 'nobody home');
     const [r] = await waitFor(async () => {
       const rs = await us.server.resources.store.getRecipients(id);
       return rs[0]?.state === 'deferred' ? rs : null;

@@ -2,27 +2,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCredentials } from '../../src/auth/credentials.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { waitFor } from '../helpers/mail.js';
+import { relayThrough, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { RawSmtp } from '../helpers/smtp-client.js';
 
 let dns: TestDnsServer;
 let provider: TestServer; // a provider's submission service, smtp.provider.test on 127.0.0.6
 let smtpPort: number;
 let submissionPort: number;
-
-async function send(t: TestServer, from: string, to: string): Promise<void> {
-  const c = await RawSmtp.connect(t.port('smtp'));
-  await c.read();
-  await c.cmd('EHLO app.test');
-  expect((await c.cmd(`MAIL FROM:<${from}>`)).code).toBe(250);
-  expect((await c.cmd(`RCPT TO:<${to}>`)).code).toBe(250);
-  await c.cmd('DATA');
-  c.write(`From: ${from}\r\nTo: ${to}\r\nSubject: via the next hop\r\n\r\nhi\r\n.\r\n`);
-  expect((await c.read()).code).toBe(250);
-  c.close();
-}
 
 beforeAll(async () => {
   smtpPort = await freePort();
@@ -68,7 +55,7 @@ describe('fixed next hops', () => {
       },
     });
     try {
-      await send(us, 'sender@example.test', 'friend@faraway.test');
+      await relayThrough(us, 'sender@example.test', 'friend@faraway.test', 'via the next hop', 'hi');
       const queued = await waitFor(async () => {
         const rs = await provider.server.resources.store.listQueue({});
         return rs.find((r) => r.address === 'friend@faraway.test');
@@ -88,7 +75,7 @@ describe('fixed next hops', () => {
       domains: [{ name: 'backup.test', transport: `relay:127.0.0.6:${smtpPort}` }],
     });
     try {
-      await send(us, 'someone@elsewhere.test', 'anyone@backup.test');
+      await relayThrough(us, 'someone@elsewhere.test', 'anyone@backup.test', 'via the next hop', 'hi');
       await waitFor(async () => {
         const { store } = provider.server.resources;
         const user = await store.getUser('anyone@backup.test');

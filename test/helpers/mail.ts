@@ -1,8 +1,9 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { expect } from 'vitest';
 import type { EventType, MailEvent } from '../../src/events/index.js';
 import type { TestServer } from './server.js';
-import type { RawSmtp, ServerReply } from './smtp-client.js';
+import { RawSmtp, type ServerReply } from './smtp-client.js';
 
 /**
  * Poll `probe` until it returns something truthy, in a bounded loop (never a fixed sleep):
@@ -108,6 +109,31 @@ export async function sendMail(
   if (data.code !== 354) return { mail, rcpts: rs, data, end: null };
   c.write(`${body.replace(/(^|\r\n)\./g, '$1..')}\r\n.\r\n`);
   return { mail, rcpts: rs, data, end: await c.read() };
+}
+
+/**
+ * Hand one message to a server's `smtp` listener from loopback (inside relay.networks), as an
+ * application would; every step must be accepted. Returns the queue id.
+ */
+export async function relayThrough(
+  t: TestServer,
+  from: string,
+  to: string,
+  subject: string,
+  text = 'hello',
+): Promise<string> {
+  const c = await RawSmtp.connect(t.port('smtp'));
+  try {
+    await c.read();
+    await c.cmd('EHLO app.test');
+    const r = await sendMail(c, from, [to], `From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\n${text}`);
+    expect(r.mail.code).toBe(250);
+    expect(r.rcpts.map((x) => x.code)).toEqual([250]);
+    expect(r.end?.code).toBe(250);
+    return queueId(r.end as ServerReply);
+  } finally {
+    c.close();
+  }
 }
 
 /** Dialog lines for an EHLO and its whole reply (10 `250-` lines with STARTTLS offered, 9 without). */
