@@ -10,15 +10,18 @@ let dns: TestDnsServer;
 let provider: TestServer; // a provider's submission service, smtp.provider.test on 127.0.0.6
 let smtpPort: number;
 let submissionPort: number;
+let submissionsPort: number;
 
 beforeAll(async () => {
   smtpPort = await freePort();
   submissionPort = await freePort();
+  submissionsPort = await freePort();
   provider = await startTestServer({
     hostname: 'smtp.provider.test',
     listeners: [
       { protocol: 'smtp', address: '127.0.0.6', port: smtpPort },
       { protocol: 'submission', address: '127.0.0.6', port: submissionPort },
+      { protocol: 'submissions', address: '127.0.0.6', port: submissionsPort },
     ],
     domains: [
       { name: 'provider.test', transport: 'mailbox' },
@@ -62,6 +65,35 @@ describe('fixed next hops', () => {
       }, 'the message at the smarthost');
       const msg = await provider.server.resources.store.getMessage(queued.messageId);
       expect(msg?.mailFrom).toBe('sender@example.test');
+      const body = (await provider.server.resources.blobs.read(msg!.blobRef)).toString();
+      expect(body).toMatch(/^Received: from mx\.local\.test\r\n\tby smtp\.provider\.test \(mailroom\) with ESMTPSA /);
+    } finally {
+      await us.stop();
+    }
+  });
+
+  it('speaks TLS from the first byte to a smarthost on an implicit-TLS port (RFC 8314)', async () => {
+    const us = await startTestServer({
+      hostname: 'mx.local.test',
+      relay: { networks: ['127.0.0.0/8'] },
+      dns: { servers: [dns.server] },
+      delivery: {
+        smarthost: {
+          host: 'smtp.provider.test',
+          port: submissionsPort,
+          tls: 'implicit',
+          auth: { user: 'app@provider.test', password: 'provider secret' },
+          ca: path.join(provider.dataDir, 'tls', 'cert.pem'),
+        },
+      },
+    });
+    try {
+      await relayThrough(us, 'sender@example.test', 'implicit@faraway.test', 'via port 465 style', 'hi');
+      const queued = await waitFor(async () => {
+        const rs = await provider.server.resources.store.listQueue({});
+        return rs.find((r) => r.address === 'implicit@faraway.test');
+      }, 'the message at the smarthost');
+      const msg = await provider.server.resources.store.getMessage(queued.messageId);
       const body = (await provider.server.resources.blobs.read(msg!.blobRef)).toString();
       expect(body).toMatch(/^Received: from mx\.local\.test\r\n\tby smtp\.provider\.test \(mailroom\) with ESMTPSA /);
     } finally {

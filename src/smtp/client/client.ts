@@ -53,14 +53,18 @@ export class SmtpClient {
     const t = resolveTimeouts(opts.timeouts);
     const conn = await Connection.open(opts, t.connect);
     try {
+      // SMTP over TLS from the first byte (RFC 8314 port 465): the handshake comes before the greeting.
+      const implicit = opts.tls === 'implicit' ? describe(await conn.startTls(tlsOptions(opts), t.connect)) : null;
       const greeting = await conn.read('greeting', t.greeting, 'greeting');
       if (greeting.code !== 220) {
         conn.write('QUIT\r\n', 1); // RFC 5321 3.1: a client receiving 554 should still say QUIT
         throw new SmtpClientError('greeting', 'server refused the session', greeting);
       }
       let { ext, esmtp } = await hello(conn, opts.heloName, t.command);
-      let tlsInfo: ClientTlsInfo | null = null;
-      if (opts.tls !== 'none' && ext.has('STARTTLS')) {
+      let tlsInfo: ClientTlsInfo | null = implicit;
+      if (implicit) {
+        // Already encrypted: STARTTLS is neither needed nor allowed.
+      } else if (opts.tls !== 'none' && ext.has('STARTTLS')) {
         conn.write('STARTTLS\r\n', 1);
         const r = await conn.read('starttls', t.command, 'reply to STARTTLS');
         if (r.code === 220) {
@@ -174,7 +178,7 @@ function tlsOptions(opts: SmtpClientOptions): tls.ConnectionOptions {
     ca: o.ca,
     minVersion: o.minVersion ?? 'TLSv1.2',
     // Opportunistic TLS is still better than plaintext with a certificate nobody can check; the result is recorded.
-    rejectUnauthorized: opts.tls === 'required' ? (o.rejectUnauthorized ?? true) : false,
+    rejectUnauthorized: opts.tls === 'required' || opts.tls === 'implicit' ? (o.rejectUnauthorized ?? true) : false,
   };
 }
 

@@ -10,8 +10,11 @@ export interface SmtpClientOptions {
   /** Source address (IP pools). */
   localAddress?: string;
   heloName: string;
-  /** opportunistic: STARTTLS when offered, never fail on verification; required: fail (temporary) without TLS. */
-  tls: 'opportunistic' | 'required' | 'none';
+  /**
+   * opportunistic: STARTTLS when offered, never fail on verification; required: fail (temporary) without
+   * verified STARTTLS; implicit: TLS from the first byte (port 465), verified like required.
+   */
+  tls: 'opportunistic' | 'required' | 'implicit' | 'none';
   tlsOptions?: { ca?: string | Buffer; rejectUnauthorized?: boolean; minVersion?: 'TLSv1.2' | 'TLSv1.3' };
   /** AUTH PLAIN (LOGIN when PLAIN is not offered); sent only over TLS. */
   auth?: { user: string; pass: string };
