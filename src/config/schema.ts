@@ -25,6 +25,19 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
   return Math.round(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
 });
 
+/** A rate such as `100/min`, `10/s`, `5000/1h`: how many per how long. */
+const rate = z.string().transform((v, ctx) => {
+  const m = /^(\d+)\s*\/\s*(?:(\d+(?:\.\d+)?)\s*)?(ms|s|sec|second|m|min|minute|h|hour|d|day)$/i.exec(v.trim());
+  const count = Number(m?.[1]);
+  if (!m || count < 1) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate, expected e.g. 100/min, 10/s, 5000/1h` });
+    return z.NEVER;
+  }
+  const unit = (m[3] as string).toLowerCase();
+  const ms = unit === 'ms' ? 1 : { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit[0] as 's' | 'm' | 'h' | 'd'];
+  return { count, per: Math.round(Number(m[2] ?? 1) * ms) };
+});
+
 const hostname = z
   .string()
   .min(1)
@@ -96,7 +109,11 @@ export const configSchema = z
       )
       .prefault([{ name: 'localhost' }]),
     relay: z
-      .object({ networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']) })
+      .object({
+        networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+        /** Domains we are a backup MX for: accepted from anyone, held and passed on to their primary MX. */
+        domains: z.array(domainName).default([]),
+      })
       .strict()
       .prefault({}),
     dns: z
@@ -179,12 +196,34 @@ export const configSchema = z
         /** STARTTLS when the remote offers it (opportunistic), always (required), or never. */
         tls: z.enum(['opportunistic', 'required', 'none']).default('opportunistic'),
         connectTimeout: duration.default(30_000),
+        /** Parallel deliveries per destination: start low, grow while the destination keeps up. */
+        destinationConcurrency: z
+          .object({
+            initial: z.number().int().positive().default(5),
+            max: z.number().int().positive().default(20),
+          })
+          .strict()
+          .refine((c) => c.initial <= c.max, { message: 'initial must not exceed max' })
+          .prefault({}),
+        /** Per recipient domain: at most this many messages per period, e.g. `gmail.com: 100/min`. */
+        rateLimits: z.record(domainName, rate).default({}),
+        /** Keep a connection open after a delivery so the next message to that server can use it. */
+        connectionCache: z
+          .object({
+            /** Close an idle cached connection after this long (0 turns caching off). */
+            idle: duration.default(5000),
+            /** Messages sent over one connection before it is closed and a new one opened. */
+            maxMessages: z.number().int().positive().default(100),
+          })
+          .strict()
+          .prefault({}),
         /** Send all remote mail through this server (a provider's submission service) instead of MX. */
         smarthost: z
           .object({
             host: z.string().min(1),
             port: z.number().int().min(1).max(65535).default(587),
-            tls: z.enum(['required', 'opportunistic', 'none']).default('required'),
+            /** Unset: `implicit` on port 465, `required` (STARTTLS) elsewhere. */
+            tls: z.enum(['required', 'implicit', 'opportunistic', 'none']).optional(),
             auth: z
               .object({ user: z.string().min(1), password: z.string().min(1) })
               .strict()
@@ -215,7 +254,7 @@ export const configSchema = z
         lifetime: duration.default(5 * 86_400_000),
         delayWarning: duration.default(4 * 3_600_000),
         /** How many deliveries run at once on this node. */
-        concurrency: z.number().int().positive().default(20),
+        concurrency: z.number().int().positive().default(100),
         /** How long a node owns a claimed recipient before another node may take it. */
         lease: duration.default(300_000),
       })

@@ -27,6 +27,8 @@ export class RecipientPolicy {
     private readonly relayNetworks: CidrSet,
     /** Where a domain-less `<Postmaster>` goes: the first local domain. */
     private readonly postmasterDomain: string,
+    /** Domains we are a backup MX for (`relay.domains`): accepted from anyone, delivered to their primary. */
+    private readonly backupDomains: ReadonlySet<string> = new Set(),
   ) {}
 
   /** May this client relay to non-local domains? */
@@ -45,6 +47,9 @@ export class RecipientPolicy {
       return { ok: false, reply: relayDenied, reason: 'routing trick' };
     }
     if (!local) {
+      if (this.backupDomains.has(mailbox.domain.toLowerCase()) && mailbox.sourceRoute.length === 0) {
+        return { ok: true, addresses: [mailbox.address], local: false };
+      }
       if (!this.mayRelay(client)) return { ok: false, reply: relayDenied, reason: 'relay denied' };
       return { ok: true, addresses: [mailbox.address], local: false };
     }

@@ -195,7 +195,7 @@ export class QueueWorker {
     if (state === 'deferred') {
       if (now - message.receivedAt >= this.opts.queue.lifetime) state = 'expired';
       else {
-        nextAttemptAt = nextAttempt(now, r.attempts, this.opts.queue.retry);
+        nextAttemptAt = outcome.retryAt ?? nextAttempt(now, r.attempts, this.opts.queue.retry);
         delayNotified = await this.warnDelay(message, r, outcome, now);
       }
     }

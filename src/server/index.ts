@@ -16,6 +16,8 @@ import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
 import { Spool } from '../spool/index.js';
 import type { DomainTransport, Store } from '../store/index.js';
 import {
+  ConnectionCache,
+  DestinationLimits,
   DiscardTransport,
   MailboxTransport,
   MaildirTransport,
@@ -62,6 +64,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       router,
       new CidrSet(config.relay.networks),
       config.domains[0]?.name ?? config.hostname.toLowerCase(),
+      new Set(config.relay.domains),
     );
     const spool = new Spool(store, blobs);
     const senders = new SenderPolicy(store, {
@@ -158,6 +161,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         await Promise.all(smtpListeners.map((s) => s.waitIdle(config.shutdown.drainTimeout)));
         await Promise.all(smtpListeners.map((s) => s.close()));
         await queue.stop();
+        await transports.cache.close();
         await timeline.flush();
         await store.close();
         logger.info('stopped');
@@ -189,14 +193,24 @@ interface TransportSet {
   sandbox: Transport;
   remote: Transport;
   relay: Transport;
+  /** Idle outbound sessions, closed at shutdown. */
+  cache: ConnectionCache;
 }
 
 function makeTransports(config: Config, dataDir: string, logger: Logger): TransportSet {
+  const cache = new ConnectionCache(config.delivery.connectionCache);
   const remote = {
     resolver: resolverFromConfig(config),
     hostname: config.hostname,
     delivery: config.delivery,
     logger: logger.child({ component: 'remote' }),
+    cache,
+    limits: new DestinationLimits({
+      ...config.delivery.destinationConcurrency,
+      rates: config.delivery.rateLimits,
+      // Waiting holds the recipients' lease; give up well before another node could take them.
+      maxWait: Math.min(60_000, Math.floor(config.queue.lease / 4)),
+    }),
   };
   return {
     mailbox: new MailboxTransport(),
@@ -208,6 +222,7 @@ function makeTransports(config: Config, dataDir: string, logger: Logger): Transp
     ),
     remote: new RemoteTransport(remote),
     relay: new RelayTransport(remote),
+    cache,
   };
 }
 

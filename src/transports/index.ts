@@ -1,3 +1,5 @@
+export { ConnectionCache, type ConnectionCacheOptions } from './connection-cache.js';
+export { type Admission, DestinationLimits, type Feedback, type Slot } from './destination-limits.js';
 export { DiscardTransport, UnavailableTransport } from './discard.js';
 export { MailboxTransport } from './mailbox.js';
 export { MaildirTransport } from './maildir.js';

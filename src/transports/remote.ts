@@ -2,27 +2,21 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { type DnsResolver, type MailHost, resolveAddresses, resolveMailRoute } from '../dns/index.js';
-import { SmtpClient, type SmtpClientError, type SmtpClientOptions } from '../smtp/client/index.js';
-import type { Reply } from '../smtp/reply.js';
+import type { ConnectionCache } from './connection-cache.js';
+import type { DestinationLimits } from './destination-limits.js';
 import { MtaStsPolicies, mxMatches, trustedCas } from './mta-sts.js';
+import { type AttemptResult, attempt, domainOf, type SessionOptions } from './remote-attempt.js';
 import type { BatchContext, DeliveryContext, DeliveryOutcome, Transport } from './types.js';
 
-/** One line for a recipient's last reply: `550 5.1.1 User unknown`, multi-line text joined. */
-function replyText(r: Reply): string {
-  return [String(r.code), r.enhanced, ...r.lines].filter((p) => p !== null && p !== '').join(' ');
-}
-
-const outcome = (r: Reply, remoteMta: string): DeliveryOutcome => ({
-  status: r.code < 300 ? 'delivered' : r.code >= 500 ? 'bounced' : 'deferred',
-  reply: replyText(r),
-  remoteMta,
-});
-
-interface RemoteOptions {
+export interface RemoteOptions {
   resolver: DnsResolver;
   hostname: string;
   delivery: Config['delivery'];
   logger: Logger;
+  /** Idle sessions shared by every outbound transport. */
+  cache: ConnectionCache;
+  /** Per-destination concurrency and per-domain rates, shared by every outbound transport. */
+  limits: DestinationLimits;
 }
 
 /**
@@ -48,18 +42,21 @@ export class RemoteTransport implements Transport {
 
   async deliverMany(ctx: BatchContext): Promise<DeliveryOutcome[]> {
     const all = (o: DeliveryOutcome) => ctx.recipients.map(() => o);
+    const domain = ctx.route.kind === 'remote' ? ctx.route.domain : domainOf(ctx.recipients[0]?.address ?? '');
     const smarthost = this.opts.delivery.smarthost;
     if (smarthost) {
       const hosts = await hostsOf(this.opts.resolver, smarthost.host);
       if ('reply' in hosts) return all(hosts);
-      return attempt(ctx, hosts, this.opts, {
+      const session: SessionOptions = {
         port: smarthost.port,
-        tls: smarthost.tls,
+        tls: smarthost.tls ?? (smarthost.port === 465 ? 'implicit' : 'required'),
         auth: smarthost.auth ? { user: smarthost.auth.user, pass: smarthost.auth.password } : undefined,
         tlsOptions: smarthost.ca ? { ca: fs.readFileSync(smarthost.ca) } : undefined,
-      });
+      };
+      return limited(this.opts, ctx, `smarthost:${smarthost.host}:${smarthost.port}`, domain, () =>
+        attempt(ctx, hosts, env(this.opts), session),
+      );
     }
-    const domain = ctx.route.kind === 'remote' ? ctx.route.domain : domainOf(ctx.recipients[0]?.address ?? '');
     const dest = await resolveMailRoute(this.opts.resolver, domain);
     if (dest.kind === 'null-mx')
       return all({ status: 'bounced', reply: `556 5.1.10 Domain ${domain} accepts no mail (null MX)` });
@@ -67,37 +64,47 @@ export class RemoteTransport implements Transport {
       return all({ status: 'bounced', reply: `550 5.1.2 Domain ${domain} does not exist or has no mail servers` });
     if (dest.kind === 'temporary')
       return all({ status: 'deferred', reply: `451 4.4.3 DNS lookup for ${domain} failed: ${dest.error}` });
-    if (dest.hosts.some((h) => h.name === this.opts.hostname.toLowerCase())) {
+    const hosts = withoutSelf(dest.hosts, this.opts.hostname);
+    if (hosts.length === 0) {
       return all({ status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself` });
     }
-    const session = { port: this.opts.delivery.port, tls: this.opts.delivery.tls };
+    return limited(this.opts, ctx, domain, domain, () => this.toMx(ctx, domain, hosts));
+  }
+
+  /** Deliver to the domain's MX hosts, under its MTA-STS policy when it has one. */
+  private async toMx(ctx: BatchContext, domain: string, hosts: MailHost[]): Promise<AttemptResult> {
+    const session: SessionOptions = { port: this.opts.delivery.port, tls: this.opts.delivery.tls };
     const policy = this.mtaSts ? await this.mtaSts.get(domain) : null;
-    if (!policy || policy.mode === 'none') return attempt(ctx, dest.hosts, this.opts, session);
+    if (!policy || policy.mode === 'none') return attempt(ctx, hosts, env(this.opts), session);
     // RFC 8461 section 5: only MX hosts the policy names, each with a verified certificate for its name.
     const sts = this.opts.delivery.mtaSts;
     const ca = trustedCas(sts);
-    const matching = dest.hosts.filter((h) => policy.mx.some((p) => mxMatches(h.name, p)));
-    const strays = dest.hosts.filter((h) => !matching.includes(h)).map((h) => h.name);
+    const matching = hosts.filter((h) => policy.mx.some((p) => mxMatches(h.name, p)));
+    const strays = hosts.filter((h) => !matching.includes(h)).map((h) => h.name);
     if (policy.mode === 'testing') {
       if (strays.length > 0)
         this.opts.logger.warn({ domain, hosts: strays, mx: policy.mx }, 'MTA-STS (testing): MX hosts not in policy');
-      return attempt(ctx, dest.hosts, this.opts, { ...session, tlsOptions: ca ? { ca } : undefined }, domain);
+      return attempt(ctx, hosts, env(this.opts), { ...session, tlsOptions: ca ? { ca } : undefined }, domain);
     }
     const fail = (why: string): DeliveryOutcome => {
       this.opts.logger.warn({ queueId: ctx.message.id, domain, reason: why }, 'MTA-STS policy not satisfied');
       return { status: 'deferred', reply: `451 4.7.5 MTA-STS policy for ${domain} not satisfied: ${why}` };
     };
-    if (matching.length === 0) return all(fail(`no MX host matches the policy (${strays.join(', ')})`));
-    const results = await attempt(ctx, matching, this.opts, {
+    if (matching.length === 0) {
+      const o = fail(`no MX host matches the policy (${strays.join(', ')})`);
+      return { outcomes: ctx.recipients.map(() => o), reached: true };
+    }
+    const result = await attempt(ctx, matching, env(this.opts), {
       ...session,
       tls: 'required',
       tlsOptions: { ca, rejectUnauthorized: true },
     });
-    return results.map((result) =>
-      result.status === 'deferred' && /^451 4\.4\.1 /.test(result.reply) && /TLS|certificate/i.test(result.reply)
-        ? { ...fail(result.reply.replace(/^451 4\.4\.1 /, '')), remoteMta: result.remoteMta }
-        : result,
+    const outcomes = result.outcomes.map((o) =>
+      o.status === 'deferred' && /^451 4\.4\.1 /.test(o.reply) && /TLS|certificate/i.test(o.reply)
+        ? { ...fail(o.reply.replace(/^451 4\.4\.1 /, '')), remoteMta: o.remoteMta }
+        : o,
     );
+    return { outcomes, reached: result.reached };
   }
 }
 
@@ -119,12 +126,61 @@ export class RelayTransport implements Transport {
     if (!m) return all({ status: 'deferred', reply: `451 4.3.5 Bad relay transport "${spec}"` });
     const hosts = await hostsOf(this.opts.resolver, m[1] as string);
     if ('reply' in hosts) return all(hosts);
-    return attempt(ctx, hosts, this.opts, { port: Number(m[2] ?? 25), tls: this.opts.delivery.tls });
+    const port = Number(m[2] ?? 25);
+    const domain = domainOf(ctx.recipients[0]?.address ?? '');
+    return limited(this.opts, ctx, `relay:${m[1]}:${port}`, domain, () =>
+      attempt(ctx, hosts, env(this.opts), { port, tls: this.opts.delivery.tls }),
+    );
   }
 }
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+function env(opts: RemoteOptions) {
+  return {
+    hostname: opts.hostname,
+    connectTimeout: opts.delivery.connectTimeout,
+    logger: opts.logger,
+    cache: opts.cache,
+  };
+}
+
+/**
+ * Run one delivery within the destination's concurrency and the domain's rate limit; when no
+ * place frees up in time, the recipients are deferred to the moment one is expected to.
+ */
+async function limited(
+  opts: RemoteOptions,
+  ctx: BatchContext,
+  dest: string,
+  domain: string,
+  run: () => Promise<AttemptResult>,
+): Promise<DeliveryOutcome[]> {
+  const admission = await opts.limits.acquire(dest, domain);
+  if (!admission.ok) {
+    opts.logger.info({ queueId: ctx.message.id, dest, reason: admission.reason }, 'delivery postponed');
+    const o: DeliveryOutcome = {
+      status: 'deferred',
+      reply: `451 4.4.5 Delivery postponed: ${admission.reason}`,
+      retryAt: admission.retryAt,
+    };
+    return ctx.recipients.map(() => o);
+  }
+  let reached = false;
+  try {
+    const result = await run();
+    reached = result.reached;
+    return result.outcomes;
+  } finally {
+    admission.slot.release(reached ? 'success' : 'failure');
+  }
+}
+
+/**
+ * RFC 5321 5.1: when we are one of the domain's MX hosts, only hosts more preferred than we are
+ * may take the mail (we are its backup); none left means the mail would loop.
+ */
+function withoutSelf(hosts: MailHost[], hostname: string): MailHost[] {
+  const me = hosts.find((h) => h.name === hostname.toLowerCase());
+  return me ? hosts.filter((h) => h.preference < me.preference) : hosts;
 }
 
 /** A fixed next hop (a smarthost, a relay: domain): its own addresses, not its MX. */
@@ -136,132 +192,4 @@ async function hostsOf(resolver: DnsResolver, host: string): Promise<MailHost[] 
   } catch (err) {
     return { status: 'deferred', reply: `451 4.4.3 DNS lookup for ${host} failed: ${(err as Error).message}` };
   }
-}
-
-/**
- * Try each host and address in order until one server gives a verdict for every recipient.
- * All recipients go in one transaction; those refused with 452 (too many recipients) go in the
- * next transaction on the same connection (RFC 5321 4.5.3.1.10).
- */
-async function attempt(
-  { message, recipients, blobs }: BatchContext,
-  hosts: MailHost[],
-  opts: RemoteOptions,
-  session: Pick<SmtpClientOptions, 'port' | 'tls' | 'auth' | 'tlsOptions'>,
-  /** A domain whose MTA-STS policy is in `testing` mode: log what enforcing it would have refused. */
-  stsTesting?: string,
-): Promise<DeliveryOutcome[]> {
-  const body = await blobs.read(message.blobRef);
-  const results: (DeliveryOutcome | undefined)[] = recipients.map(() => undefined);
-  const open = () => recipients.map((_, i) => i).filter((i) => results[i] === undefined);
-  const failures: string[] = [];
-  for (const host of hosts) {
-    for (const address of host.addresses) {
-      if (open().length === 0) break;
-      const remoteMta = `${host.name} [${address}]`;
-      let client: SmtpClient;
-      try {
-        client = await SmtpClient.connect({
-          ...session,
-          host: address,
-          servername: host.name,
-          heloName: opts.hostname,
-          timeouts: { connect: opts.delivery.connectTimeout },
-        });
-      } catch (err) {
-        // Connection trouble or a 4xx greeting: RFC 5321 5.1 says try the next address.
-        const e = err as SmtpClientError;
-        if (e.reply && e.reply.code >= 500 && e.stage === 'greeting') {
-          for (const i of open()) results[i] = outcome(e.reply, remoteMta);
-          break;
-        }
-        failures.push(`${remoteMta}: ${e.message}`);
-        continue;
-      }
-      if (stsTesting && !client.tls?.authorized) {
-        opts.logger.warn(
-          { domain: stsTesting, remoteMta, tls: client.tls, tlsFallback: client.tlsFallback },
-          'MTA-STS (testing): no verified TLS; an enforced policy would defer',
-        );
-      }
-      try {
-        if (loopsBack(client.greeting, opts.hostname)) {
-          const domain = domainOf(recipients[0]?.address ?? '');
-          for (const i of open()) {
-            results[i] = { status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself`, remoteMta };
-          }
-          break;
-        }
-        await transactions(client, message, body, recipients, results, remoteMta, opts.logger);
-      } catch (err) {
-        failures.push(`${remoteMta}: ${(err as Error).message}`);
-      } finally {
-        await client.quit().catch(() => client.close());
-      }
-    }
-  }
-  const where = hosts.map((h) => h.name).join(', ');
-  const unreachable: DeliveryOutcome = {
-    status: 'deferred',
-    reply: `451 4.4.1 No mail server could be reached (${where}): ${failures.join('; ')}`,
-  };
-  return results.map((r) => r ?? unreachable);
-}
-
-/** Send to the open recipients over one connection, splitting on 452; fills `results`. */
-async function transactions(
-  client: SmtpClient,
-  message: BatchContext['message'],
-  body: Buffer,
-  recipients: BatchContext['recipients'],
-  results: (DeliveryOutcome | undefined)[],
-  remoteMta: string,
-  logger: Logger,
-): Promise<void> {
-  let pending = recipients.map((_, i) => i).filter((i) => results[i] === undefined);
-  while (pending.length > 0) {
-    const result = await client.send(
-      {
-        from: message.mailFrom,
-        recipients: pending.map((i) => {
-          const r = recipients[i] as BatchContext['recipients'][number];
-          return { address: r.address, notify: r.notify, orcpt: r.orcpt };
-        }),
-        size: body.length,
-        bodyType: message.bodyType,
-        smtputf8: message.smtputf8,
-        dsn: { ret: message.dsnRet, envid: message.dsnEnvid },
-      },
-      body,
-    );
-    const tooMany: number[] = [];
-    pending.forEach((idx, k) => {
-      const rcpt = result.recipients[k]?.reply ?? result.mail;
-      if (result.mail.code < 300 && rcpt.code === 452 && k > 0) {
-        tooMany.push(idx);
-        return;
-      }
-      const final = result.mail.code >= 300 ? result.mail : rcpt.code >= 300 ? rcpt : (result.data ?? rcpt);
-      results[idx] = { ...outcome(final, remoteMta), dsnPassedOn: client.extensions.has('DSN') };
-    });
-    logger.info(
-      {
-        queueId: message.id,
-        recipients: pending.length - tooMany.length,
-        remoteMta,
-        tls: client.tls,
-        reply: replyText(result.data ?? result.mail),
-      },
-      'remote server answered',
-    );
-    // Only go round again if this transaction made progress and the connection is still good.
-    if (tooMany.length === pending.length || !client.usable) break;
-    pending = tooMany;
-  }
-}
-
-/** A server greeting with our own name is ourselves: delivering would loop. */
-function loopsBack(greeting: Reply, hostname: string): boolean {
-  const first = (greeting.lines[0] ?? '').split(/\s+/)[0]?.toLowerCase();
-  return first === hostname.toLowerCase();
 }

@@ -27,6 +27,8 @@ export interface DeliveryOutcome {
    * is its job now (RFC 3461 section 4.2); without it we send a `relayed` notice ourselves.
    */
   dsnPassedOn?: boolean;
+  /** For a deferral: try again at this time (epoch ms) instead of the back-off schedule's next step. */
+  retryAt?: number;
 }
 
 /** Several recipients of one message that share a route (same destination domain). */
