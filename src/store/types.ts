@@ -106,9 +106,14 @@ export interface NewMessage {
   /** Who handed it to us: client IP, HELO, TLS, auth user, listener. Free-form for logs and the timeline. */
   client: Record<string, unknown>;
   recipients: NewRecipient[];
+  /**
+   * Quarantine: when set, every recipient is stored `held` with this text as its last reply
+   * (a policy or scanner verdict), so nothing is delivered until an operator releases it.
+   */
+  holdReason?: string;
 }
 
-export interface Message extends Omit<NewMessage, 'recipients' | 'body'> {}
+export interface Message extends Omit<NewMessage, 'recipients' | 'body' | 'holdReason'> {}
 
 export interface Recipient {
   id: number;

@@ -35,6 +35,23 @@ export function describeQueueToolsContract(s: () => Store): void {
     });
   });
 
+  describe('quarantine at intake', () => {
+    it('stores every recipient of a message with holdReason as held, never due, with the reason as last reply', async () => {
+      await s().commitMessages([
+        { ...newMessage('Q', ['a@example.com', 'b@example.org']), holdReason: 'quarantined: spam score 9.1' },
+        newMessage('OK', ['c@example.com']),
+      ]);
+      const held = await s().listQueue({ states: ['held'] });
+      expect(held.map((r) => [r.messageId, r.address, r.lastReply])).toEqual([
+        ['Q', 'a@example.com', 'quarantined: spam score 9.1'],
+        ['Q', 'b@example.org', 'quarantined: spam score 9.1'],
+      ]);
+      const due = await s().claimDue('node', 10, Date.now() + 1_000_000, 60_000);
+      expect(due.map((r) => r.messageId)).toEqual(['OK']);
+      expect(await s().getMessage('Q')).not.toHaveProperty('holdReason');
+    });
+  });
+
   describe('listQueueMessages', () => {
     it('lists messages oldest first with all their recipients and the envelope', async () => {
       await s().commitMessages([

@@ -18,8 +18,8 @@ export class Messages {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     const insertRecipient = this.db.stmt(
-      `INSERT INTO recipients (message_id, address, orcpt, notify, state, attempts, next_attempt_at, updated_at)
-       VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)`,
+      `INSERT INTO recipients (message_id, address, orcpt, notify, state, attempts, next_attempt_at, updated_at, last_reply)
+       VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
     );
     const insertBody = this.db.stmt('INSERT INTO blobs (id, data) VALUES (?, ?)');
     const insertEvent = this.db.stmt(
@@ -46,7 +46,17 @@ export class Messages {
         if (r.changes === 0) throw new StoreConflictError(`message ${m.id} already exists`);
         for (const rcpt of m.recipients) {
           const notify = rcpt.notify === null ? null : JSON.stringify(rcpt.notify);
-          insertRecipient.run(m.id, rcpt.address, rcpt.orcpt, notify, m.receivedAt, m.receivedAt);
+          const state = m.holdReason ? 'held' : 'queued';
+          insertRecipient.run(
+            m.id,
+            rcpt.address,
+            rcpt.orcpt,
+            notify,
+            state,
+            m.receivedAt,
+            m.receivedAt,
+            m.holdReason ?? null,
+          );
         }
         insertEvent.run(m.receivedAt, m.id, JSON.stringify(receivedDetail(m)));
       }
@@ -128,5 +138,6 @@ export function receivedDetail(m: NewMessage): Record<string, unknown> {
     from: m.mailFrom,
     recipients: m.recipients.map((r) => r.address),
     size: m.size,
+    ...(m.holdReason ? { held: m.holdReason } : {}),
   };
 }
