@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
+    // Generous: the CLI tests spawn a Node process per command, slow on a loaded 2-core machine; correctness, not speed, is tested.
+    testTimeout: 90_000,
     hookTimeout: 60_000,
     pool: 'forks',
   },
