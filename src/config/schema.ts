@@ -117,7 +117,15 @@ export const configSchema = z
       .strict()
       .prefault({}),
     dns: z
-      .object({ servers: z.array(z.string()).default([]), timeout: duration.default(5000) })
+      .object({
+        servers: z.array(z.string()).default([]),
+        timeout: duration.default(5000),
+        /** The DNSSEC-validating resolver DANE trusts (its AD bit); empty: `dns.servers`. */
+        dane: z
+          .object({ servers: z.array(z.string()).default([]) })
+          .strict()
+          .prefault({}),
+      })
       .strict()
       .prefault({}),
     limits: z
@@ -245,6 +253,8 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** DANE (RFC 7672): authenticate MX hosts by DNSSEC-validated TLSA records. */
+        dane: z.enum(['enabled', 'disabled']).default('enabled'),
       })
       .strict()
       .prefault({}),

@@ -223,7 +223,13 @@ export class QueueWorker {
     this.opts.events.emit(
       state,
       r.messageId,
-      { transport, reply: outcome.reply, attempts: r.attempts, nextAttemptAt: nextAttemptAt ?? null },
+      {
+        transport,
+        reply: outcome.reply,
+        attempts: r.attempts,
+        nextAttemptAt: nextAttemptAt ?? null,
+        ...(outcome.tls ? { tls: outcome.tls } : {}),
+      },
       r.address,
     );
     if (state !== 'deferred') this.scheduleCleanup();

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createMechanism } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
-import { resolverFromConfig } from '../dns/index.js';
+import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
@@ -201,6 +201,7 @@ function makeTransports(config: Config, dataDir: string, logger: Logger): Transp
   const cache = new ConnectionCache(config.delivery.connectionCache);
   const remote = {
     resolver: resolverFromConfig(config),
+    secureResolver: secureResolverFromConfig(config),
     hostname: config.hostname,
     delivery: config.delivery,
     logger: logger.child({ component: 'remote' }),

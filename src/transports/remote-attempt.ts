@@ -1,9 +1,15 @@
 import type { Logger } from 'pino';
 import type { MailHost } from '../dns/index.js';
-import { type SendResult, SmtpClient, type SmtpClientError, type SmtpClientOptions } from '../smtp/client/index.js';
+import {
+  type SendResult,
+  SmtpClient,
+  type SmtpClientError,
+  type SmtpClientOptions,
+  TlsHandshakeError,
+} from '../smtp/client/index.js';
 import type { Reply } from '../smtp/reply.js';
 import type { ConnectionCache } from './connection-cache.js';
-import type { BatchContext, DeliveryOutcome } from './types.js';
+import type { BatchContext, DeliveryOutcome, DeliveryTls } from './types.js';
 
 /** One line for a recipient's last reply: `550 5.1.1 User unknown`, multi-line text joined. */
 export function replyText(r: Reply): string {
@@ -25,7 +31,20 @@ export interface AttemptEnv {
 }
 
 /** How to talk to the servers of one attempt. */
-export type SessionOptions = Pick<SmtpClientOptions, 'port' | 'tls' | 'auth' | 'tlsOptions'>;
+export type SessionOptions = Pick<SmtpClientOptions, 'port' | 'tls' | 'auth' | 'tlsOptions'> & {
+  /** What DANE expects of the peer (`encrypt`, or `authenticate:` and the TLSA records' digest). */
+  dane?: string;
+};
+
+/** A host to try, with what a security policy asks of it. */
+export interface AttemptHost extends MailHost {
+  /** How to talk to this host instead of the attempt's session. */
+  session?: SessionOptions;
+  /** The policy that makes TLS mandatory here (`DANE`): a TLS failure is then a security failure (4.7.5). */
+  secured?: string;
+  /** Why this host must not be used at all (a failed TLSA lookup). */
+  unusable?: string;
+}
 
 /** Outcomes per recipient, and whether any server gave a verdict (feedback for concurrency). */
 export interface AttemptResult {
@@ -41,7 +60,7 @@ export interface AttemptResult {
  */
 export async function attempt(
   { message, recipients, blobs }: BatchContext,
-  hosts: MailHost[],
+  hosts: AttemptHost[],
   env: AttemptEnv,
   session: SessionOptions,
   /** A domain whose MTA-STS policy is in `testing` mode: log what enforcing it would have refused. */
@@ -51,11 +70,18 @@ export async function attempt(
   const results: (DeliveryOutcome | undefined)[] = recipients.map(() => undefined);
   const open = () => recipients.map((_, i) => i).filter((i) => results[i] === undefined);
   const failures: string[] = [];
+  let insecure = false;
   let reached = false;
   for (const host of hosts) {
+    if (host.unusable) {
+      failures.push(`${host.name}: ${host.unusable}`);
+      insecure = true;
+      continue;
+    }
+    const s = host.session ?? session;
     for (const address of host.addresses) {
       const remoteMta = `${host.name} [${address}]`;
-      const key = cacheKey(address, host.name, session);
+      const key = cacheKey(address, host.name, s);
       let fresh = false;
       while (open().length > 0) {
         const cached = fresh ? null : env.cache.take(key);
@@ -66,7 +92,7 @@ export async function attempt(
           fresh = true;
           try {
             client = await SmtpClient.connect({
-              ...session,
+              ...s,
               host: address,
               servername: host.name,
               heloName: env.hostname,
@@ -78,6 +104,11 @@ export async function attempt(
             if (e.reply && e.reply.code >= 500 && e.stage === 'greeting') {
               reached = true;
               for (const i of open()) results[i] = outcome(e.reply, remoteMta);
+            } else if (host.secured && (e instanceof TlsHandshakeError || e.stage === 'starttls')) {
+              // TLS is what the policy demands here: not getting it is a security failure, not an outage.
+              env.logger.warn({ remoteMta, policy: host.secured, error: e.message }, 'TLS policy not satisfied');
+              failures.push(`${remoteMta}: ${host.secured}: ${e.message}`);
+              insecure = true;
             } else failures.push(`${remoteMta}: ${e.message}`);
             break;
           }
@@ -98,7 +129,18 @@ export async function attempt(
             }
             break;
           }
-          const sent = await transactions(client, message, body, recipients, results, remoteMta, env.logger, !fresh);
+          const tls = tlsDetail(client, s);
+          const sent = await transactions(
+            client,
+            message,
+            body,
+            recipients,
+            results,
+            remoteMta,
+            env.logger,
+            !fresh,
+            tls,
+          );
           if (sent === 'stale') stale = true;
           else {
             uses += sent;
@@ -118,7 +160,9 @@ export async function attempt(
   const where = hosts.map((h) => h.name).join(', ');
   const unreachable: DeliveryOutcome = {
     status: 'deferred',
-    reply: `451 4.4.1 No mail server could be reached (${where}): ${failures.join('; ')}`,
+    reply: insecure
+      ? `451 4.7.5 No mail server could be reached securely (${where}): ${failures.join('; ')}`
+      : `451 4.4.1 No mail server could be reached (${where}): ${failures.join('; ')}`,
   };
   return { outcomes: results.map((r) => r ?? unreachable), reached };
 }
@@ -135,7 +179,19 @@ function cacheKey(address: string, servername: string, s: SessionOptions): strin
     o?.rejectUnauthorized ?? '',
     o?.minVersion ?? '',
     o?.ca ? String(o.ca).length : '',
+    // A session checked against some TLSA records (or none) must not carry mail for other expectations.
+    s.dane ?? (o?.verify ? 'verify' : ''),
   ].join('|');
+}
+
+/** The TLS facts of a session for the delivery outcome; `dane` says what DANE made of the peer. */
+function tlsDetail(client: SmtpClient, s: SessionOptions): DeliveryTls | undefined {
+  const t = client.tls;
+  if (!t) return undefined;
+  const detail: DeliveryTls = { version: t.version, cipher: t.cipher, authorized: t.authorized };
+  if (s.dane?.startsWith('authenticate') && t.verified) detail.dane = 'verified';
+  else if (s.dane === 'encrypt') detail.dane = 'unauthenticated';
+  return detail;
 }
 
 /**
@@ -152,6 +208,7 @@ async function transactions(
   remoteMta: string,
   logger: Logger,
   reused: boolean,
+  tls: DeliveryTls | undefined,
 ): Promise<number | 'stale'> {
   let pending = recipients.map((_, i) => i).filter((i) => results[i] === undefined);
   let sent = 0;
@@ -186,7 +243,7 @@ async function transactions(
         return;
       }
       const final = result.mail.code >= 300 ? result.mail : rcpt.code >= 300 ? rcpt : (result.data ?? rcpt);
-      results[idx] = { ...outcome(final, remoteMta), dsnPassedOn: client.extensions.has('DSN') };
+      results[idx] = { ...outcome(final, remoteMta), dsnPassedOn: client.extensions.has('DSN'), tls };
     });
     logger.info(
       {

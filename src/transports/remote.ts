@@ -1,8 +1,15 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { type DnsResolver, type MailHost, resolveAddresses, resolveMailRoute } from '../dns/index.js';
+import {
+  type DnsResolver,
+  type MailHost,
+  resolveAddresses,
+  resolveMailRoute,
+  type SecureResolver,
+} from '../dns/index.js';
 import type { ConnectionCache } from './connection-cache.js';
+import { Dane } from './dane.js';
 import type { DestinationLimits } from './destination-limits.js';
 import { MtaStsPolicies, mxMatches, trustedCas } from './mta-sts.js';
 import { type AttemptResult, attempt, domainOf, type SessionOptions } from './remote-attempt.js';
@@ -10,6 +17,8 @@ import type { BatchContext, DeliveryContext, DeliveryOutcome, Transport } from '
 
 export interface RemoteOptions {
   resolver: DnsResolver;
+  /** The DNSSEC-validating resolver for DANE; without it DANE is off. */
+  secureResolver?: SecureResolver;
   hostname: string;
   delivery: Config['delivery'];
   logger: Logger;
@@ -27,12 +36,17 @@ export interface RemoteOptions {
 export class RemoteTransport implements Transport {
   readonly name = 'remote';
   private readonly mtaSts: MtaStsPolicies | null;
+  private readonly dane: Dane | null;
 
   constructor(private readonly opts: RemoteOptions) {
     const sts = opts.delivery.mtaSts;
     this.mtaSts = sts.enabled
       ? new MtaStsPolicies({ resolver: opts.resolver, config: sts, logger: opts.logger })
       : null;
+    this.dane =
+      opts.delivery.dane === 'enabled' && opts.secureResolver
+        ? new Dane({ resolver: opts.secureResolver, logger: opts.logger, port: opts.delivery.port })
+        : null;
   }
 
   async deliver(ctx: DeliveryContext): Promise<DeliveryOutcome> {
@@ -68,12 +82,21 @@ export class RemoteTransport implements Transport {
     if (hosts.length === 0) {
       return all({ status: 'bounced', reply: `554 5.4.6 Mail for ${domain} loops back to myself` });
     }
-    return limited(this.opts, ctx, domain, domain, () => this.toMx(ctx, domain, hosts));
+    return limited(this.opts, ctx, domain, domain, () => this.toMx(ctx, domain, hosts, dest.implicit));
   }
 
-  /** Deliver to the domain's MX hosts, under its MTA-STS policy when it has one. */
-  private async toMx(ctx: BatchContext, domain: string, hosts: MailHost[]): Promise<AttemptResult> {
+  /** Deliver to the domain's MX hosts, under DANE or its MTA-STS policy when it has either. */
+  private async toMx(ctx: BatchContext, domain: string, hosts: MailHost[], implicit: boolean): Promise<AttemptResult> {
     const session: SessionOptions = { port: this.opts.delivery.port, tls: this.opts.delivery.tls };
+    if (this.dane) {
+      const plan = await this.dane.plan(domain, hosts, implicit, session);
+      if (plan.kind === 'error') {
+        const o: DeliveryOutcome = { status: 'deferred', reply: plan.reply };
+        return { outcomes: ctx.recipients.map(() => o), reached: false };
+      }
+      // DANE takes precedence over MTA-STS (RFC 8461 section 2): the policy is not even fetched.
+      if (plan.kind === 'dane') return attempt(ctx, plan.hosts, env(this.opts), session);
+    }
     const policy = this.mtaSts ? await this.mtaSts.get(domain) : null;
     if (!policy || policy.mode === 'none') return attempt(ctx, hosts, env(this.opts), session);
     // RFC 8461 section 5: only MX hosts the policy names, each with a verified certificate for its name.

@@ -29,6 +29,18 @@ export interface DeliveryOutcome {
   dsnPassedOn?: boolean;
   /** For a deferral: try again at this time (epoch ms) instead of the back-off schedule's next step. */
   retryAt?: number;
+  /** The TLS session the reply came over, when there was one. */
+  tls?: DeliveryTls;
+}
+
+/** TLS facts of a remote delivery, for the delivery event. */
+export interface DeliveryTls {
+  version: string;
+  cipher: string;
+  /** The certificate verified against the trusted CAs for the host name. */
+  authorized: boolean;
+  /** DANE (RFC 7672): `verified` when TLSA records authenticated the peer, `unauthenticated` when they only required TLS. */
+  dane?: 'verified' | 'unauthenticated';
 }
 
 /** Several recipients of one message that share a route (same destination domain). */

@@ -54,7 +54,7 @@ export class SmtpClient {
     const conn = await Connection.open(opts, t.connect);
     try {
       // SMTP over TLS from the first byte (RFC 8314 port 465): the handshake comes before the greeting.
-      const implicit = opts.tls === 'implicit' ? describe(await conn.startTls(tlsOptions(opts), t.connect)) : null;
+      const implicit = opts.tls === 'implicit' ? checked(await conn.startTls(tlsOptions(opts), t.connect), opts) : null;
       const greeting = await conn.read('greeting', t.greeting, 'greeting');
       if (greeting.code !== 220) {
         conn.write('QUIT\r\n', 1); // RFC 5321 3.1: a client receiving 554 should still say QUIT
@@ -68,7 +68,7 @@ export class SmtpClient {
         conn.write('STARTTLS\r\n', 1);
         const r = await conn.read('starttls', t.command, 'reply to STARTTLS');
         if (r.code === 220) {
-          tlsInfo = describe(await conn.startTls(tlsOptions(opts), t.command));
+          tlsInfo = checked(await conn.startTls(tlsOptions(opts), t.command), opts);
           // RFC 3207 4.2: forget everything learnt before TLS.
           ({ ext, esmtp } = await hello(conn, opts.heloName, t.command));
         } else if (opts.tls === 'required') {
@@ -178,8 +178,27 @@ function tlsOptions(opts: SmtpClientOptions): tls.ConnectionOptions {
     ca: o.ca,
     minVersion: o.minVersion ?? 'TLSv1.2',
     // Opportunistic TLS is still better than plaintext with a certificate nobody can check; the result is recorded.
-    rejectUnauthorized: opts.tls === 'required' || opts.tls === 'implicit' ? (o.rejectUnauthorized ?? true) : false,
+    // A verify hook replaces the CA check, so the handshake itself must not refuse what the hook would accept.
+    rejectUnauthorized:
+      (opts.tls === 'required' || opts.tls === 'implicit') && !o.verify ? (o.rejectUnauthorized ?? true) : false,
   };
+}
+
+/** The session's TLS details, after the caller's verify hook (if any) had its say. */
+function checked(s: tls.TLSSocket, opts: SmtpClientOptions): ClientTlsInfo {
+  const info = describe(s);
+  const verify = opts.tlsOptions?.verify;
+  if (!verify) return info;
+  let why: string | null;
+  try {
+    why = verify(s.getPeerCertificate(true));
+  } catch (err) {
+    why = `certificate check failed: ${(err as Error).message}`;
+  }
+  if (why !== null && (opts.tls === 'required' || opts.tls === 'implicit')) {
+    throw new TlsHandshakeError('starttls', `TLS peer not accepted: ${why}`, null, true);
+  }
+  return { ...info, verified: why === null };
 }
 
 function describe(s: tls.TLSSocket): ClientTlsInfo {

@@ -1,3 +1,4 @@
+import type { DetailedPeerCertificate } from 'node:tls';
 import type { Reply } from '../reply.js';
 
 /** How to reach one server and what to ask of it. */
@@ -15,7 +16,16 @@ export interface SmtpClientOptions {
    * verified STARTTLS; implicit: TLS from the first byte (port 465), verified like required.
    */
   tls: 'opportunistic' | 'required' | 'implicit' | 'none';
-  tlsOptions?: { ca?: string | Buffer; rejectUnauthorized?: boolean; minVersion?: 'TLSv1.2' | 'TLSv1.3' };
+  tlsOptions?: {
+    ca?: string | Buffer;
+    rejectUnauthorized?: boolean;
+    minVersion?: 'TLSv1.2' | 'TLSv1.3';
+    /**
+     * Checks the peer's certificate chain in place of the CA and name checks (DANE): null accepts, a string
+     * says why not. With required or implicit TLS a refusal ends the session; with opportunistic TLS it is recorded.
+     */
+    verify?: (peer: DetailedPeerCertificate) => string | null;
+  };
   /** AUTH PLAIN (LOGIN when PLAIN is not offered); sent only over TLS. */
   auth?: { user: string; pass: string };
   /** Milliseconds; see resolveTimeouts for defaults and derived values. */
@@ -28,6 +38,8 @@ export interface ClientTlsInfo {
   cipher: string;
   authorized: boolean;
   authorizationError: string | null;
+  /** Only with `tlsOptions.verify`: whether the hook accepted the peer. */
+  verified?: boolean;
 }
 
 /** One transaction's envelope, as stored with the message. */
