@@ -58,6 +58,29 @@ describe('against mailroom', () => {
     ).rejects.toMatchObject({ stage: 'starttls', temporary: true });
   });
 
+  it('a verify hook replaces the CA check: it accepts, refuses (required), or is recorded (opportunistic)', async () => {
+    const seen: string[] = [];
+    const accept = (peer: { subject: { CN?: string | string[] } }) => {
+      seen.push(String(peer.subject.CN));
+      return null;
+    };
+    const ok = await connect(t.port('smtp'), {
+      tls: 'required',
+      servername: 'mx.test',
+      tlsOptions: { verify: accept },
+    });
+    expect(ok.tls).toMatchObject({ authorized: false, verified: true });
+    expect(seen).toEqual(['mx.test']);
+    await ok.quit();
+    const refuse = () => 'not the key we expected';
+    await expect(
+      connect(t.port('smtp'), { tls: 'required', servername: 'mx.test', tlsOptions: { verify: refuse } }),
+    ).rejects.toMatchObject({ stage: 'starttls', temporary: true, message: /TLS peer not accepted: not the key/ });
+    const noted = await connect(t.port('smtp'), { tls: 'opportunistic', tlsOptions: { verify: refuse } });
+    expect(noted.tls).toMatchObject({ verified: false });
+    await noted.quit();
+  });
+
   it('honours a per-recipient 550 for an unknown user within one transaction', async () => {
     const c = await connect(t.port('smtp'));
     const msg = message();
