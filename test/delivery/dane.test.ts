@@ -18,6 +18,18 @@ let ta: TestServer;
 let us: TestServer;
 let log: EventLog;
 let port: number;
+let eeTlsa: TestRecord;
+const owner = (host: string) => `_${port}._tcp.${host}`;
+const EE_DOMAINS = [
+  'ee.test',
+  'wrong.test',
+  'insecure.test',
+  'pkix.test',
+  'unsigned-mx.test',
+  'broken.test',
+  'direct.test',
+  'rekeyed.test',
+];
 
 const mx = (exchange: string): TestRecord[] => [{ type: 'MX', data: { preference: 10, exchange } }];
 const tlsa = (usage: number, selector: number, matchingType: number, certificate: Buffer): TestRecord => ({
@@ -51,7 +63,7 @@ beforeAll(async () => {
   ee = await startTestServer({
     hostname: 'mx.ee.test',
     listeners: [{ protocol: 'smtp', address: '127.0.0.30', port }],
-    domains: ['ee.test', 'wrong.test', 'insecure.test', 'pkix.test', 'unsigned-mx.test', 'broken.test'].map((name) => ({
+    domains: [...EE_DOMAINS].map((name) => ({
       name,
       transport: 'mailbox' as const,
     })),
@@ -65,16 +77,15 @@ beforeAll(async () => {
     ],
     tls: { cert: taCert.chain, key: taCert.key },
   });
-  for (const d of ['ee.test', 'wrong.test', 'insecure.test', 'pkix.test', 'unsigned-mx.test', 'broken.test']) {
+  for (const d of EE_DOMAINS) {
     await ee.server.resources.store.addUser(`friend@${d}`, '!');
   }
   for (const d of ['ta.test', 'taname.test']) await ta.server.resources.store.addUser(`friend@${d}`, '!');
 
   // mailroom's own self-signed certificate, as an operator would publish it: 3 1 1.
   const eeCert = path.join(ee.dataDir, 'tls', 'cert.pem');
-  const eeTlsa = tlsa(3, 1, 1, association(eeCert, 1, 1));
+  eeTlsa = tlsa(3, 1, 1, association(eeCert, 1, 1));
   const a = (ip: string): TestRecord[] => [{ type: 'A', data: ip }];
-  const owner = (host: string) => `_${port}._tcp.${host}`;
   dns = await startDnsServer({
     'ee.test': mx('mx.ee.test'),
     'mx.ee.test': a('127.0.0.30'),
@@ -96,6 +107,13 @@ beforeAll(async () => {
     // The TLSA lookup fails (bogus): the host is not used.
     'broken.test': mx('mx.broken.test'),
     'mx.broken.test': a('127.0.0.30'),
+    // No MX: the domain is its own mail host, and the TLSA base domain (RFC 7672 2.2.2).
+    'direct.test': a('127.0.0.30'),
+    [owner('direct.test')]: [eeTlsa],
+    // TLSA records that are never cached, so a change takes effect at once (see the cache test).
+    'rekeyed.test': mx('mx.rekeyed.test'),
+    'mx.rekeyed.test': a('127.0.0.30'),
+    [owner('mx.rekeyed.test')]: [{ ...eeTlsa, ttl: 0 }],
     'ta.test': mx('mx.ta.test'),
     'mx.ta.test': a('127.0.0.31'),
     [owner('mx.ta.test')]: [tlsa(2, 1, 1, association(certs.ca.cert, 1, 1))],
@@ -112,7 +130,17 @@ beforeAll(async () => {
     'broken.test',
     'ta.test',
     'taname.test',
-    ...signed('mx.ee.test', 'mx.wrong.test', 'mx.pkix.test', 'mx.broken.test', 'mx.ta.test', 'mx.taname.test'),
+    'rekeyed.test',
+    ...signed(
+      'direct.test',
+      'mx.rekeyed.test',
+      'mx.ee.test',
+      'mx.wrong.test',
+      'mx.pkix.test',
+      'mx.broken.test',
+      'mx.ta.test',
+      'mx.taname.test',
+    ),
   );
   dns.fail(owner('mx.broken.test'));
   us = await startTestServer({
@@ -183,6 +211,25 @@ describe('delivery under DANE', () => {
     const e = await deferral(id);
     expect(e.detail.reply).toMatch(/^451 4\.7\.5 .*mx\.broken\.test: DANE: TLSA lookup failed \(ESERVFAIL\)/);
     expect(await mailboxTexts(ee, 'friend@broken.test')).toEqual([]);
+  });
+
+  it('implicit MX: the domain itself is the TLSA base domain', async () => {
+    const id = await relayThrough(us, 'sender@example.test', 'friend@direct.test', 'dane implicit mx');
+    await delivered(ee, 'friend@direct.test', 'dane implicit mx');
+    expect((await outcome(id)).detail.tls).toMatchObject({ dane: 'verified' });
+    expect(dns.queries).toContain(`TLSA _${port}._tcp.direct.test`);
+  });
+
+  it('a cached session verified against old TLSA records is not reused once they change', async () => {
+    const first = await relayThrough(us, 'sender@example.test', 'friend@rekeyed.test', 'dane before rekey');
+    await delivered(ee, 'friend@rekeyed.test', 'dane before rekey');
+    expect((await outcome(first)).detail.tls).toMatchObject({ dane: 'verified' });
+    // The session just used waits in the connection cache; the published key changes meanwhile.
+    dns.set(owner('mx.rekeyed.test'), [{ ...tlsa(3, 1, 1, Buffer.alloc(32, 0x11)), ttl: 0 }]);
+    const second = await relayThrough(us, 'sender@example.test', 'friend@rekeyed.test', 'dane after rekey');
+    expect((await deferral(second)).detail.reply).toMatch(/^451 4\.7\.5 .*matches no DANE-EE TLSA record/);
+    expect((await mailboxTexts(ee, 'friend@rekeyed.test')).filter((m) => m.includes('after rekey'))).toEqual([]);
+    dns.set(owner('mx.rekeyed.test'), [{ ...eeTlsa, ttl: 0 }]);
   });
 
   it('DANE-TA 2 1 1 with the local CA: delivered and verified', async () => {
