@@ -70,12 +70,12 @@ export async function attempt(
   const results: (DeliveryOutcome | undefined)[] = recipients.map(() => undefined);
   const open = () => recipients.map((_, i) => i).filter((i) => results[i] === undefined);
   const failures: string[] = [];
-  let insecure = false;
+  let securityFailure = false;
   let reached = false;
   for (const host of hosts) {
     if (host.unusable) {
       failures.push(`${host.name}: ${host.unusable}`);
-      insecure = true;
+      securityFailure = true;
       continue;
     }
     const s = host.session ?? session;
@@ -108,7 +108,7 @@ export async function attempt(
               // TLS is what the policy demands here: not getting it is a security failure, not an outage.
               env.logger.warn({ remoteMta, policy: host.secured, error: e.message }, 'TLS policy not satisfied');
               failures.push(`${remoteMta}: ${host.secured}: ${e.message}`);
-              insecure = true;
+              securityFailure = true;
             } else failures.push(`${remoteMta}: ${e.message}`);
             break;
           }
@@ -160,7 +160,7 @@ export async function attempt(
   const where = hosts.map((h) => h.name).join(', ');
   const unreachable: DeliveryOutcome = {
     status: 'deferred',
-    reply: insecure
+    reply: securityFailure
       ? `451 4.7.5 No mail server could be reached securely (${where}): ${failures.join('; ')}`
       : `451 4.4.1 No mail server could be reached (${where}): ${failures.join('; ')}`,
   };
