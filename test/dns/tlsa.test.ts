@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   formatTlsa,
@@ -105,6 +106,23 @@ describe('DNS wire format', () => {
     const query = encodeQuery(1, 'a.test', TYPE.A);
     expect(() => decodeResponse(query)).toThrow(/not a response/);
     expect(() => encodeQuery(1, `${'a'.repeat(64)}.test`, TYPE.A)).toThrow(WireError);
+  });
+
+  it('any bytes either decode or fail with WireError, never anything else', () => {
+    const header = fc.uint8Array({ minLength: 12, maxLength: 12 }).map((h) => {
+      h[2] = (h[2] ?? 0) | 0x80; // a response, so the decoder goes past the header
+      return h;
+    });
+    fc.assert(
+      fc.property(header, fc.uint8Array({ maxLength: 300 }), (h, rest) => {
+        try {
+          decodeResponse(Buffer.concat([h, rest]));
+        } catch (err) {
+          if (!(err instanceof WireError)) throw err;
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('parses TLSA RDATA (RFC 6698 2.1)', () => {
