@@ -29,6 +29,7 @@ const EE_DOMAINS = [
   'broken.test',
   'direct.test',
   'rekeyed.test',
+  'mixed.test',
 ];
 
 const mx = (exchange: string): TestRecord[] => [{ type: 'MX', data: { preference: 10, exchange } }];
@@ -114,6 +115,12 @@ beforeAll(async () => {
     'rekeyed.test': mx('mx.rekeyed.test'),
     'mx.rekeyed.test': a('127.0.0.30'),
     [owner('mx.rekeyed.test')]: [{ ...eeTlsa, ttl: 0 }],
+    // The preferred host fails DANE; the other one has (validated) no TLSA records at all.
+    'mixed.test': [
+      { type: 'MX', data: { preference: 10, exchange: 'mx.wrong.test' } },
+      { type: 'MX', data: { preference: 20, exchange: 'mx.notlsa.test' } },
+    ],
+    'mx.notlsa.test': a('127.0.0.30'),
     'ta.test': mx('mx.ta.test'),
     'mx.ta.test': a('127.0.0.31'),
     [owner('mx.ta.test')]: [tlsa(2, 1, 1, association(certs.ca.cert, 1, 1))],
@@ -131,7 +138,9 @@ beforeAll(async () => {
     'ta.test',
     'taname.test',
     'rekeyed.test',
+    'mixed.test',
     ...signed(
+      'mx.notlsa.test',
       'direct.test',
       'mx.rekeyed.test',
       'mx.ee.test',
@@ -230,6 +239,31 @@ describe('delivery under DANE', () => {
     expect((await deferral(second)).detail.reply).toMatch(/^451 4\.7\.5 .*matches no DANE-EE TLSA record/);
     expect((await mailboxTexts(ee, 'friend@rekeyed.test')).filter((m) => m.includes('after rekey'))).toEqual([]);
     dns.set(owner('mx.rekeyed.test'), [{ ...eeTlsa, ttl: 0 }]);
+  });
+
+  it('a host without TLSA records in a DANE domain is still tried, with opportunistic TLS', async () => {
+    const id = await relayThrough(us, 'sender@example.test', 'friend@mixed.test', 'dane mixed hosts');
+    await delivered(ee, 'friend@mixed.test', 'dane mixed hosts');
+    const e = await outcome(id);
+    expect(e.detail.reply).toMatch(/^250 /);
+    expect(e.detail.tls).not.toHaveProperty('dane');
+  });
+
+  it('delivery.dane: disabled ignores TLSA records', async () => {
+    const plain = await startTestServer({
+      hostname: 'mx.other.test',
+      relay: { networks: ['127.0.0.0/8'] },
+      dns: { servers: [dns.server] },
+      delivery: { port, connectTimeout: 2000, dane: 'disabled' },
+      queue: { retry: ['1h'] },
+    });
+    try {
+      await plain.server.resources.store.addUser('sender@example.test', '!');
+      await relayThrough(plain, 'sender@example.test', 'friend@wrong.test', 'dane disabled');
+      await delivered(ee, 'friend@wrong.test', 'dane disabled');
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('DANE-TA 2 1 1 with the local CA: delivered and verified', async () => {
