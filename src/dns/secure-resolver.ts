@@ -95,7 +95,7 @@ export class SecureResolver {
     // Servers in order; SERVFAIL from one may be a local failure, so the next one is asked too.
     for (const server of this.servers) {
       try {
-        let response = await udpExchange(server, name, type, share);
+        let response = await udpTwice(server, name, type, share);
         if (response.truncated) response = await tcpExchange(server, name, type, share);
         return toAnswer(name, type, response);
       } catch (err) {
@@ -152,6 +152,22 @@ function toAnswer(name: string, type: number, r: WireResponse): SecureAnswer {
   }
   const records = r.answers.filter((a) => a.name === owner && a.type === type);
   return { status: records.length > 0 ? 'found' : 'nodata', secure: r.ad, records, message: r.message };
+}
+
+/** Two tries over UDP within `timeoutMs`, so one lost datagram is not a failed lookup. */
+async function udpTwice(
+  server: { host: string; port: number },
+  name: string,
+  type: number,
+  timeoutMs: number,
+): Promise<WireResponse> {
+  const half = Math.max(100, Math.floor(timeoutMs / 2));
+  try {
+    return await udpExchange(server, name, type, half);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ETIMEOUT') throw err;
+    return udpExchange(server, name, type, half);
+  }
 }
 
 function udpExchange(

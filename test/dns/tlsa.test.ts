@@ -214,6 +214,39 @@ describe('SecureResolver and TLSA lookups', () => {
     }
   });
 
+  it('asks again when the first datagram gets no answer', async () => {
+    const flaky = dgram.createSocket('udp4');
+    let seen = 0;
+    flaky.on('message', (msg, rinfo) => {
+      if (seen++ === 0) return; // the first query is lost
+      const q = dnsPacket.decode(msg);
+      const reply = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.AUTHENTIC_DATA,
+        questions: q.questions,
+        answers: [
+          {
+            type: 'TLSA',
+            name: 'flaky.test',
+            ttl: 60,
+            data: { usage: 3, selector: 1, matchingType: 1, certificate: DIGEST },
+          },
+        ],
+      });
+      flaky.send(reply, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => flaky.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const r = new SecureResolver({ servers: [`127.0.0.1:${flaky.address().port}`], timeout: 600 });
+      const answer = await r.query('flaky.test', TYPE.TLSA);
+      expect(answer).toMatchObject({ status: 'found', secure: true });
+      expect(seen).toBe(2);
+    } finally {
+      flaky.close();
+    }
+  });
+
   it('takes dns.dane.servers, else dns.servers', () => {
     const own = secureResolverFromConfig({ dns: { servers: ['10.0.0.1'], timeout: 1000, dane: { servers: ['::1'] } } });
     expect(own.servers).toEqual([{ host: '::1', port: 53 }]);
