@@ -50,6 +50,14 @@ export class Dane {
 
   constructor(private readonly opts: DaneOptions) {
     this.now = opts.now ?? Date.now;
+    // The AD bit is only as trustworthy as the path to the resolver (RFC 7672 section 8).
+    const remote = opts.resolver.servers.filter((s) => !/^(127\.|::1$)/.test(s.host));
+    if (remote.length > 0) {
+      opts.logger.info(
+        { servers: remote.map((s) => `${s.host}:${s.port}`) },
+        'DANE trusts the AD bit of a resolver that is not on this host; see dns.dane.servers',
+      );
+    }
   }
 
   /**
