@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
@@ -89,7 +90,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     }, 3_600_000);
     pruneTimer.unref();
     const node = `${os.hostname()}:${process.pid}`;
-    const transports = makeTransports(config, resources.dataDir, logger);
+    // One service per process: its notifier carries changes between deliveries and sessions.
+    const mailboxes = new MailboxService({ store, blobs, defaultQuota: config.mailbox.quota ?? null });
+    const transports = makeTransports(config, resources.dataDir, logger, mailboxes);
     const queue = new QueueWorker({
       node,
       store,
@@ -197,7 +200,7 @@ interface TransportSet {
   cache: ConnectionCache;
 }
 
-function makeTransports(config: Config, dataDir: string, logger: Logger): TransportSet {
+function makeTransports(config: Config, dataDir: string, logger: Logger, mailboxes: MailboxService): TransportSet {
   const cache = new ConnectionCache(config.delivery.connectionCache);
   const remote = {
     resolver: resolverFromConfig(config),
@@ -213,7 +216,7 @@ function makeTransports(config: Config, dataDir: string, logger: Logger): Transp
     }),
   };
   return {
-    mailbox: new MailboxTransport(),
+    mailbox: new MailboxTransport(mailboxes),
     maildir: new MaildirTransport(path.join(dataDir, 'maildir'), config.hostname),
     discard: new DiscardTransport(),
     sandbox: new UnavailableTransport(
