@@ -11,6 +11,7 @@ import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
 import { AuthThrottle, RecipientPolicy, SenderPolicy } from '../policy/index.js';
+import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
 import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
@@ -110,7 +111,38 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const limiter = new ConnectionLimiter(config.limits.connections, config.limits.perIp);
     const smtpListeners: SmtpListener[] = [];
     const bound: RunningServer['listeners'] = [];
+    const pop3Listeners: Pop3Listener[] = [];
+    const maildropLocks = new MaildropLocks();
     for (const l of config.listeners) {
+      if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
+        const pop3 = new Pop3Listener({
+          role: l.protocol,
+          address: l.address,
+          port: l.port,
+          hostname: config.hostname,
+          tls,
+          limiter,
+          store,
+          mailboxes,
+          locks: maildropLocks,
+          auth: { ...auth, plaintextOnLoopback: config.pop3.plaintextOnLoopback },
+          pop3: config.pop3,
+          logger: logger.child({ component: 'pop3' }),
+        });
+        try {
+          const addr = await pop3.listen();
+          pop3Listeners.push(pop3);
+          bound.push({ protocol: l.protocol, ...addr });
+          logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
+        } catch (err) {
+          await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
+          throw new Error(
+            `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
+              'free the port or change listeners in the config',
+          );
+        }
+        continue;
+      }
       if (!SMTP_ROLES.includes(l.protocol)) {
         logger.info({ protocol: l.protocol, port: l.port }, `listener ${l.protocol} is not available in this version`);
         continue;
@@ -146,7 +178,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         bound.push({ protocol: l.protocol, ...addr });
         logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
       } catch (err) {
-        await Promise.all(smtpListeners.map((s) => s.close()));
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
         throw new Error(
           `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
             'free the port or change listeners in the config',
@@ -160,9 +192,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       stopping ??= (async () => {
         logger.info({ reason }, 'draining');
         clearInterval(pruneTimer);
-        for (const s of smtpListeners) s.drain();
-        await Promise.all(smtpListeners.map((s) => s.waitIdle(config.shutdown.drainTimeout)));
-        await Promise.all(smtpListeners.map((s) => s.close()));
+        for (const s of [...smtpListeners, ...pop3Listeners]) s.drain();
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
         await queue.stop();
         await transports.cache.close();
         await timeline.flush();
