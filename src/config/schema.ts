@@ -283,6 +283,11 @@ export const configSchema = z
         idleTimeout: duration.default(600_000),
         /** Longest command line, octets including CRLF (AUTH responses can be long). */
         lineLength: z.number().int().min(255).default(8192),
+        /**
+         * List CRAM-MD5 in CAPA. Off by default: clients such as curl pick it over PLAIN and then
+         * fail for every user without CRAM-MD5 enabled. AUTH CRAM-MD5 works either way.
+         */
+        offerCramMd5: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -26,7 +26,7 @@ export interface Pop3ListenerOptions {
   mailboxes: MailboxService;
   locks: MaildropLocks;
   auth: Pop3AuthDeps;
-  pop3: { idleTimeout: number; lineLength: number };
+  pop3: { idleTimeout: number; lineLength: number; offerCramMd5: boolean };
   logger: Logger;
 }
 
@@ -127,7 +127,7 @@ export class Pop3Listener {
         mailboxes: this.opts.mailboxes,
         locks: this.opts.locks,
         auth,
-        mechanisms: this.opts.auth.mechanisms,
+        mechanisms: this.opts.auth.mechanisms.filter((m) => m !== 'CRAM-MD5' || this.opts.pop3.offerCramMd5),
         tlsAvailable: this.opts.tls !== null && !secure,
       },
       { secure },
