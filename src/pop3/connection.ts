@@ -29,6 +29,8 @@ export class Pop3Connection {
   private mode: 'command' | 'tls' | 'closed' = 'command';
   private processing = false;
   private draining = false;
+  /** Waiting for the client to read what was written (a large RETR). */
+  private stalled = false;
   private closeReason = 'client quit';
   private lastUser: string | null = null;
 
@@ -63,11 +65,13 @@ export class Pop3Connection {
     socket.on('error', (err) => this.opts.logger.debug({ err: err.message }, 'pop3 socket error'));
     socket.on('timeout', () => {
       if (this.mode !== 'command') return;
-      if (this.processing) {
+      if (this.stalled) {
         // Stuck writing to a client that does not read: it would not read a goodbye either.
         this.socket.destroy();
         return;
       }
+      // A slow command (a password check under load) is not the client being idle.
+      if (this.processing) return;
       this.apply(this.session.timeout(), 'timeout');
     });
   }
@@ -157,8 +161,10 @@ export class Pop3Connection {
   }
 
   private drained(): Promise<void> {
+    this.stalled = true;
     return new Promise((resolve) => {
       const done = () => {
+        this.stalled = false;
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();
