@@ -23,6 +23,25 @@ export interface MailboxServiceOptions {
   /** Quota for users without their own (`mailbox.quota`); null or absent: unlimited. */
   defaultQuota?: number | null;
   now?: () => number;
+  /**
+   * Computes the IMAP structure cache (BODYSTRUCTURE/ENVELOPE, as the IMAP server encodes it)
+   * from a stored body, at delivery and append, so FETCH never re-parses. Absent: left null.
+   */
+  describe?: (body: NodeJS.ReadableStream) => Promise<string | null>;
+}
+
+/** What IMAP STATUS and SELECT report about a mailbox. */
+export interface MailboxStatus {
+  mailbox: Mailbox;
+  messages: number;
+  unseen: number;
+  /** Messages flagged \Deleted (not yet expunged). */
+  deleted: number;
+  /** Bytes of all messages (STATUS SIZE, RFC 8438). */
+  size: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
 }
 
 /** Who made a change, so a session can skip the notice of its own change. */
@@ -49,6 +68,7 @@ export class MailboxService {
   private readonly blobs: BlobStore;
   private readonly defaultQuota: number | null;
   private readonly now: () => number;
+  private readonly describe: MailboxServiceOptions['describe'];
   /** Users whose default mailboxes exist, so the check costs nothing after the first time. */
   private readonly provisioned = new Set<number>();
 
@@ -58,6 +78,7 @@ export class MailboxService {
     this.notifier = opts.notifier ?? new MailboxNotifier();
     this.defaultQuota = opts.defaultQuota ?? null;
     this.now = opts.now ?? Date.now;
+    this.describe = opts.describe;
   }
 
   /** Create INBOX and the special-use mailboxes of a user when missing; subscribe them. */
@@ -169,21 +190,28 @@ export class MailboxService {
   }
 
   /**
-   * Store a new message (IMAP APPEND): the body becomes a blob, the message gets the next UID.
-   * QuotaExceededError when it does not fit.
+   * Store a new message (IMAP APPEND): the body, whole or streamed in chunks, becomes a blob and
+   * the message gets the next UID. The quota is checked before anything is written against
+   * `opts.size` (an IMAP literal's announced size) or the buffer's length, and again against the
+   * bytes actually written. QuotaExceededError when it does not fit.
    */
   async append(
     userId: number,
     mailbox: Mailbox | string,
-    body: Buffer,
-    opts: { flags?: string[]; internalDate?: number } & ChangeOrigin = {},
+    body: Buffer | AsyncIterable<Buffer>,
+    opts: { flags?: string[]; internalDate?: number; size?: number } & ChangeOrigin = {},
   ): Promise<{ uid: number; uidValidity: number; message: MailboxMessage }> {
     const box = typeof mailbox === 'string' ? await this.require(userId, mailbox) : mailbox;
-    await this.checkQuota(userId, body.length);
+    const announced = Buffer.isBuffer(body) ? body.length : (opts.size ?? 0);
+    await this.checkQuota(userId, announced);
     const writer = await this.blobs.create(newQueueId(this.now()));
     let blobRef: string;
+    let size: number;
     try {
-      await writer.write(body);
+      if (Buffer.isBuffer(body)) await writer.write(body);
+      else for await (const chunk of body) await writer.write(chunk);
+      size = writer.size;
+      if (size > announced) await this.checkQuota(userId, size);
       blobRef = await writer.commit();
     } catch (err) {
       await writer.abort().catch(() => {});
@@ -192,9 +220,10 @@ export class MailboxService {
     try {
       const message = await this.store.appendMailboxMessage(box.id, {
         blobRef,
-        size: body.length,
+        size,
         flags: normalizeFlags(opts.flags ?? []),
         internalDate: opts.internalDate ?? this.now(),
+        structure: await this.describeBlob(blobRef),
       });
       this.notifier.publish({ type: 'exists', mailboxId: box.id, messages: [message], origin: opts.origin });
       return { uid: message.uid, uidValidity: box.uidValidity, message };
@@ -218,10 +247,35 @@ export class MailboxService {
     const inbox = await this.store.ensureMailbox(user.id, 'INBOX', null);
     await this.checkQuota(user.id, msg.size, user);
     const uidNext = inbox.uidNext;
-    const message = await this.store.appendMailboxMessage(inbox.id, { ...msg, flags: [], dedupeKey });
+    const structure = await this.describeBlob(msg.blobRef);
+    const message = await this.store.appendMailboxMessage(inbox.id, { ...msg, flags: [], dedupeKey, structure });
     // A repeated delivery returns the first append; nobody needs to hear about it twice.
     if (message.uid >= uidNext) this.notifier.publish({ type: 'exists', mailboxId: inbox.id, messages: [message] });
     return message;
+  }
+
+  /** Counts for IMAP STATUS and SELECT: messages, unseen, deleted, bytes, with the mailbox counters. */
+  async status(mailboxId: number): Promise<MailboxStatus> {
+    const box = await this.refresh(mailboxId);
+    const messages = await this.store.listMailboxMessages(mailboxId);
+    let unseen = 0;
+    let deleted = 0;
+    let size = 0;
+    for (const m of messages) {
+      if (!m.flags.includes('\\Seen')) unseen++;
+      if (m.flags.includes('\\Deleted')) deleted++;
+      size += m.size;
+    }
+    return {
+      mailbox: box,
+      messages: messages.length,
+      unseen,
+      deleted,
+      size,
+      uidNext: box.uidNext,
+      uidValidity: box.uidValidity,
+      highestModseq: box.highestModseq,
+    };
   }
 
   /** All messages of a mailbox in UID order. */
@@ -339,6 +393,22 @@ export class MailboxService {
       modseq: result.modseq,
       origin,
     });
+  }
+
+  /** The structure cache for a stored body, from the `describe` hook; null without one or on error. */
+  private async describeBlob(blobRef: string): Promise<string | null> {
+    if (!this.describe) return null;
+    const body = this.blobs.stream(blobRef) as NodeJS.ReadableStream & { destroy?: () => void };
+    body.on('error', () => {});
+    try {
+      return await this.describe(body);
+    } catch {
+      // The cache can be filled later; a message that cannot be described is still delivered.
+      return null;
+    } finally {
+      // A hook that stops early must not leave the file open.
+      body.destroy?.();
+    }
   }
 
   private validName(name: string): string {

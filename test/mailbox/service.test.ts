@@ -193,3 +193,62 @@ describe('MailboxNotifier through the service', () => {
     expect(f.service.notifier.listeners(inbox.id)).toBe(1);
   });
 });
+
+describe('MailboxService streams, structure hook and status', () => {
+  async function* chunks(n: number, size: number): AsyncGenerator<Buffer> {
+    for (let i = 0; i < n; i++) yield Buffer.alloc(size, 0x61 + (i % 26));
+  }
+
+  it('appends a streamed body and refuses one over quota before or after writing it', async () => {
+    const g = await openMailboxFixture({ defaultQuota: 100_000 });
+    try {
+      const u = await g.store.addUser('big@example.com', 'h');
+      const r = await g.service.append(u.id, 'INBOX', chunks(10, 4096), { size: 40_960 });
+      expect(r.message.size).toBe(40_960);
+      expect((await g.service.readBody(r.message)).subarray(4096, 4097).toString()).toBe('b');
+      // Announced too big: refused before reading.
+      await expect(g.service.append(u.id, 'INBOX', chunks(1, 1), { size: 70_000 })).rejects.toBeInstanceOf(
+        QuotaExceededError,
+      );
+      // Announced small, turned out big: refused after, nothing kept.
+      await expect(g.service.append(u.id, 'INBOX', chunks(20, 4096), { size: 10 })).rejects.toBeInstanceOf(
+        QuotaExceededError,
+      );
+      expect(await g.service.quota(u.id)).toMatchObject({ usedBytes: 40_960, messages: 1 });
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('fills the structure cache through the describe hook; a failing hook leaves it null', async () => {
+    let fail = false;
+    const g = await openMailboxFixture({
+      describe: async (body) => {
+        if (fail) throw new Error('unparseable');
+        const text = await new Response(body as unknown as ReadableStream).text();
+        return JSON.stringify({ subject: /Subject: (.*)\r\n/.exec(text)?.[1] });
+      },
+    });
+    try {
+      const u = await g.store.addUser('s@example.com', 'h');
+      const a = await g.service.append(u.id, 'INBOX', rfc822('cached'));
+      expect(a.message.structure).toBe('{"subject":"cached"}');
+      fail = true;
+      const b = await g.service.append(u.id, 'INBOX', rfc822('not cached'));
+      expect(b.message.structure).toBeNull();
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('reports STATUS counts', async () => {
+    const inbox = await f.service.require(user.id, 'INBOX');
+    await f.service.append(user.id, inbox, rfc822('a'), { flags: ['\\Seen'] });
+    await f.service.append(user.id, inbox, rfc822('b'), { flags: ['\\Deleted'] });
+    await f.service.append(user.id, inbox, rfc822('c'));
+    const s = await f.service.status(inbox.id);
+    expect(s).toMatchObject({ messages: 3, unseen: 2, deleted: 1, uidNext: 4, uidValidity: inbox.uidValidity });
+    expect(s.size).toBe(rfc822('a').length * 3);
+    expect(s.highestModseq).toBeGreaterThan(0);
+  });
+});
