@@ -1,7 +1,12 @@
+const DOT = Buffer.from('.');
+const CR = Buffer.from('\r');
+const LF = Buffer.from('\n');
+
 /**
  * The body of a POP3 multi-line response (RFC 1939 section 3): every line starting with "."
  * gets one more, lines end with CRLF (a bare LF is completed), and for TOP only the header
  * and the first `bodyLines` lines of the body are sent. The terminating ".\r\n" is the caller's.
+ * Works on whole line segments (indexOf), so large messages cost no per-byte JavaScript.
  */
 export async function* dotStuff(
   source: AsyncIterable<Buffer | string>,
@@ -10,41 +15,42 @@ export async function* dotStuff(
   const limit = opts.bodyLines;
   let atLineStart = true;
   let lastWasCr = false;
+  /** Bytes of the current line so far (CR included). */
+  let lineBytes = 0;
   let inBody = false;
-  let headerLineEmpty = true;
   let bodyLinesSent = 0;
-  if (limit !== undefined && limit < 0) return;
   for await (const piece of source) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    const out: number[] = [];
-    let i = 0;
-    let done = false;
-    for (; i < chunk.length; i++) {
-      const b = chunk[i] as number;
+    const out: Buffer[] = [];
+    let pos = 0;
+    while (pos < chunk.length) {
       if (atLineStart) {
         if (limit !== undefined && inBody && bodyLinesSent >= limit) {
-          done = true;
-          break;
+          if (out.length > 0) yield Buffer.concat(out);
+          return;
         }
-        if (b === 0x2e) out.push(0x2e);
+        if (chunk[pos] === 0x2e) out.push(DOT);
         atLineStart = false;
+        lineBytes = 0;
       }
-      if (b === 0x0a) {
-        if (!lastWasCr) out.push(0x0d);
-        out.push(0x0a);
-        atLineStart = true;
-        lastWasCr = false;
-        if (inBody) bodyLinesSent++;
-        else if (headerLineEmpty) inBody = true;
-        headerLineEmpty = true;
-        continue;
+      const lf = chunk.indexOf(0x0a, pos);
+      const end = lf < 0 ? chunk.length : lf;
+      if (end > pos) {
+        out.push(chunk.subarray(pos, end));
+        lineBytes += end - pos;
+        lastWasCr = chunk[end - 1] === 0x0d;
       }
-      lastWasCr = b === 0x0d;
-      if (b !== 0x0d) headerLineEmpty = false;
-      out.push(b);
+      if (lf < 0) break;
+      if (!lastWasCr || lineBytes === 0) out.push(CR);
+      out.push(LF);
+      const empty = lineBytes === 0 || (lineBytes === 1 && lastWasCr);
+      if (inBody) bodyLinesSent++;
+      else if (empty) inBody = true;
+      atLineStart = true;
+      lastWasCr = false;
+      pos = lf + 1;
     }
-    if (out.length > 0) yield Buffer.from(out);
-    if (done) return;
+    if (out.length > 0) yield Buffer.concat(out);
   }
   // The terminator must start on a line of its own.
   if (!atLineStart) yield Buffer.from(lastWasCr ? '\n' : '\r\n');
