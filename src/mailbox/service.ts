@@ -353,7 +353,10 @@ export class MailboxService {
 
   /** Throw QuotaExceededError when `extra` more bytes would not fit. */
   async checkQuota(userId: number, extra: number, user?: User | null): Promise<void> {
-    const q = await this.quota(userId, user);
+    const u = user ?? (await this.store.getUserById(userId));
+    // Without a quota there is nothing to add up (this runs for every delivery).
+    if ((u?.quotaBytes ?? this.defaultQuota) === null) return;
+    const q = await this.quota(userId, u);
     if (q.limitBytes !== null && q.usedBytes + extra > q.limitBytes) {
       throw new QuotaExceededError(q.usedBytes, q.limitBytes, extra);
     }
