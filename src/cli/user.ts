@@ -5,6 +5,7 @@ import { CliError, formatDate, formatSize, printJson, printTable, say } from './
 import { readNewPassword } from './password-input.js';
 import { requireLocalDomain, withStore } from './store.js';
 import { addLoginCommands } from './user-logins.js';
+import { addQuotaCommand } from './user-quota.js';
 import { addSenderCommands } from './user-senders.js';
 import { addShowCommand } from './user-show.js';
 import { parseAddress, parseDomain, parseSize } from './validate.js';
@@ -18,7 +19,7 @@ const cramHelp =
   'also allow CRAM-MD5 logins; this stores a password-equivalent secret (the password itself, base64), ' +
   'so enable it only for clients that cannot use SCRAM-SHA-256 or PLAIN over TLS';
 
-/** `mailroom user add|passwd|list|show|rm|disable|enable|allow-sender|deny-sender|failures|unlock`. */
+/** `mailroom user add|passwd|list|show|rm|disable|enable|allow-sender|deny-sender|failures|unlock|quota`. */
 export function userCommand(): Command {
   const cmd = new Command('user').description('manage mailbox users (who may log in over IMAP, POP3 and submission)');
 
@@ -168,6 +169,7 @@ export function userCommand(): Command {
   }
   addSenderCommands(cmd);
   addLoginCommands(cmd);
+  addQuotaCommand(cmd);
 
   return cmd;
 }

@@ -278,6 +278,29 @@ export const configSchema = z
       .object({ drainTimeout: duration.default(30_000) })
       .strict()
       .prefault({}),
+    mailbox: z
+      .object({
+        /** Default per-user quota for all mailboxes together; absent means unlimited. */
+        quota: byteSize.optional(),
+      })
+      .strict()
+      .prefault({}),
+    pop3: z
+      .object({
+        /** Allow USER/PASS and AUTH without TLS from loopback clients (127.0.0.0/8, ::1). */
+        plaintextOnLoopback: z.boolean().default(false),
+        /** Close a session idle this long (RFC 1939 asks for at least 10 minutes). */
+        idleTimeout: duration.default(600_000),
+        /** Longest command line, octets including CRLF (AUTH responses can be long). */
+        lineLength: z.number().int().min(255).default(8192),
+        /**
+         * List CRAM-MD5 in CAPA. Off by default: clients such as curl pick it over PLAIN and then
+         * fail for every user without CRAM-MD5 enabled. AUTH CRAM-MD5 works either way.
+         */
+        offerCramMd5: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -6,10 +6,12 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
 import { AuthThrottle, RecipientPolicy, SenderPolicy } from '../policy/index.js';
+import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
 import { type ListenerRole, SmtpListener } from '../smtp/server/index.js';
@@ -89,7 +91,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     }, 3_600_000);
     pruneTimer.unref();
     const node = `${os.hostname()}:${process.pid}`;
-    const transports = makeTransports(config, resources.dataDir, logger);
+    // One service per process: its notifier carries changes between deliveries and sessions.
+    const mailboxes = new MailboxService({ store, blobs, defaultQuota: config.mailbox.quota ?? null });
+    const transports = makeTransports(config, resources.dataDir, logger, mailboxes);
     const queue = new QueueWorker({
       node,
       store,
@@ -107,7 +111,38 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const limiter = new ConnectionLimiter(config.limits.connections, config.limits.perIp);
     const smtpListeners: SmtpListener[] = [];
     const bound: RunningServer['listeners'] = [];
+    const pop3Listeners: Pop3Listener[] = [];
+    const maildropLocks = new MaildropLocks();
     for (const l of config.listeners) {
+      if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
+        const pop3 = new Pop3Listener({
+          role: l.protocol,
+          address: l.address,
+          port: l.port,
+          hostname: config.hostname,
+          tls,
+          limiter,
+          store,
+          mailboxes,
+          locks: maildropLocks,
+          auth: { ...auth, plaintextOnLoopback: config.pop3.plaintextOnLoopback },
+          pop3: config.pop3,
+          logger: logger.child({ component: 'pop3' }),
+        });
+        try {
+          const addr = await pop3.listen();
+          pop3Listeners.push(pop3);
+          bound.push({ protocol: l.protocol, ...addr });
+          logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
+        } catch (err) {
+          await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
+          throw new Error(
+            `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
+              'free the port or change listeners in the config',
+          );
+        }
+        continue;
+      }
       if (!SMTP_ROLES.includes(l.protocol)) {
         logger.info({ protocol: l.protocol, port: l.port }, `listener ${l.protocol} is not available in this version`);
         continue;
@@ -143,7 +178,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         bound.push({ protocol: l.protocol, ...addr });
         logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
       } catch (err) {
-        await Promise.all(smtpListeners.map((s) => s.close()));
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
         throw new Error(
           `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
             'free the port or change listeners in the config',
@@ -157,9 +192,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       stopping ??= (async () => {
         logger.info({ reason }, 'draining');
         clearInterval(pruneTimer);
-        for (const s of smtpListeners) s.drain();
-        await Promise.all(smtpListeners.map((s) => s.waitIdle(config.shutdown.drainTimeout)));
-        await Promise.all(smtpListeners.map((s) => s.close()));
+        for (const s of [...smtpListeners, ...pop3Listeners]) s.drain();
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
+        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
         await queue.stop();
         await transports.cache.close();
         await timeline.flush();
@@ -197,7 +232,7 @@ interface TransportSet {
   cache: ConnectionCache;
 }
 
-function makeTransports(config: Config, dataDir: string, logger: Logger): TransportSet {
+function makeTransports(config: Config, dataDir: string, logger: Logger, mailboxes: MailboxService): TransportSet {
   const cache = new ConnectionCache(config.delivery.connectionCache);
   const remote = {
     resolver: resolverFromConfig(config),
@@ -214,7 +249,7 @@ function makeTransports(config: Config, dataDir: string, logger: Logger): Transp
     }),
   };
   return {
-    mailbox: new MailboxTransport(),
+    mailbox: new MailboxTransport(mailboxes),
     maildir: new MaildirTransport(path.join(dataDir, 'maildir'), config.hostname),
     discard: new DiscardTransport(),
     sandbox: new UnavailableTransport(

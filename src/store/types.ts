@@ -165,6 +165,56 @@ export interface MailboxMessage {
   flags: string[];
   internalDate: number;
   modseq: number;
+  /** The IMAP BODYSTRUCTURE/ENVELOPE cache (JSON, written by IMAP), or null until computed. */
+  structure: string | null;
+}
+
+/** A new message for appendMailboxMessage. */
+export interface NewMailboxMessage {
+  blobRef: string;
+  size: number;
+  flags: string[];
+  internalDate: number;
+  dedupeKey?: string | null;
+  structure?: string | null;
+}
+
+/** A flag update on some messages of one mailbox (IMAP STORE). */
+export interface FlagChange {
+  uids: number[];
+  mode: 'add' | 'remove' | 'replace';
+  flags: string[];
+  /** CONDSTORE UNCHANGEDSINCE: messages with a higher modseq are left alone and listed in `failed`. */
+  unchangedSince?: number;
+}
+
+/** What a flag update did: messages whose flags changed (all with one new modseq) and conflicts. */
+export interface FlagChangeResult {
+  changed: MailboxMessage[];
+  /** UIDs skipped because their modseq was above `unchangedSince`. */
+  failed: number[];
+  highestModseq: number;
+}
+
+/** Messages removed from a mailbox, with the modseq their removal was recorded at. */
+export interface ExpungeResult {
+  expunged: { uid: number; blobRef: string; size: number }[];
+  /** The mailbox's highest modseq after the expunge (unchanged when nothing was expunged). */
+  modseq: number;
+}
+
+/** UIDs given to copies (UIDPLUS COPYUID), in source UID order. */
+export interface CopyResult {
+  uidValidity: number;
+  mapping: { from: number; to: number }[];
+  /** For a move: what left the source mailbox. */
+  expunged: ExpungeResult | null;
+}
+
+/** Space used by a user's mailboxes. */
+export interface MailboxUsage {
+  bytes: number;
+  messages: number;
 }
 
 export interface StoredEvent {
@@ -350,10 +400,7 @@ export interface Store {
    * `dedupeKey` (e.g. `recipientId`) makes a repeated append a no-op returning the first UID,
    * so a retried delivery after a crash never shows the message twice.
    */
-  appendMailboxMessage(
-    mailboxId: number,
-    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
-  ): Promise<MailboxMessage>;
+  appendMailboxMessage(mailboxId: number, msg: NewMailboxMessage): Promise<MailboxMessage>;
   listMailboxMessages(mailboxId: number): Promise<MailboxMessage[]>;
   /** Whether any mailbox message or queued message still references the blob. */
   blobInUse(blobRef: string): Promise<boolean>;
@@ -361,6 +408,45 @@ export interface Store {
   readInlineBody(id: string): Promise<Buffer | null>;
   /** Delete an inline body; false when it did not exist. */
   deleteInlineBody(id: string): Promise<boolean>;
+
+  // mailbox model (IMAP and POP3)
+  getMailboxById(id: number): Promise<Mailbox | null>;
+  /**
+   * Rename a mailbox and every mailbox below it (`from/…` becomes `to/…`) in one transaction;
+   * each keeps its UIDVALIDITY and messages. StoreNotFoundError when `from` does not exist,
+   * StoreConflictError when `to` (or a renamed child) already does.
+   */
+  renameMailbox(userId: number, from: string, to: string): Promise<Mailbox>;
+  /** Delete one mailbox and its messages (not its children); returns the blob refs it held. */
+  deleteMailbox(mailboxId: number): Promise<string[] | null>;
+  /** Messages with a modseq above `changedSince` (all when absent), in UID order. */
+  listMailboxMessagesSince(mailboxId: number, changedSince: number): Promise<MailboxMessage[]>;
+  /** The messages with these UIDs that exist, in UID order. */
+  getMailboxMessages(mailboxId: number, uids: number[]): Promise<MailboxMessage[]>;
+  /** Add, remove or replace flags; every changed message gets the same new modseq. */
+  storeMailboxFlags(mailboxId: number, change: FlagChange): Promise<FlagChangeResult>;
+  /**
+   * Remove messages flagged \Deleted (all of them, or those among `uids`); `deletedOnly: false`
+   * removes the given UIDs whatever their flags. Removed UIDs are recorded for listExpungedUids.
+   */
+  expungeMailboxMessages(mailboxId: number, opts?: { uids?: number[]; deletedOnly?: boolean }): Promise<ExpungeResult>;
+  /** UIDs expunged with a modseq above `sinceModseq`, ascending (QRESYNC VANISHED). */
+  listExpungedUids(mailboxId: number, sinceModseq: number): Promise<number[]>;
+  /**
+   * Copy messages (sharing their blobs) into another mailbox with new UIDs, in one transaction;
+   * with `move` they leave the source in the same transaction.
+   */
+  copyMailboxMessages(fromId: number, toId: number, uids: number[], opts?: { move?: boolean }): Promise<CopyResult>;
+  /** Store the IMAP structure cache of one message; false when it does not exist. */
+  setMailboxMessageStructure(mailboxId: number, uid: number, structure: string): Promise<boolean>;
+  /** Subscribe (or unsubscribe) a mailbox name; false when nothing changed. */
+  setSubscription(userId: number, name: string, subscribed: boolean): Promise<boolean>;
+  /** Subscribed names of a user, sorted. */
+  listSubscriptions(userId: number): Promise<string[]>;
+  /** Bytes and messages in all of a user's mailboxes. */
+  mailboxUsage(userId: number): Promise<MailboxUsage>;
+  /** Set a user's quota in bytes (null: the configured default); false when the user does not exist. */
+  setUserQuota(address: string, quotaBytes: number | null): Promise<boolean>;
 
   // events (timeline)
   appendEvents(events: NewEvent[]): Promise<void>;

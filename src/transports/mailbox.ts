@@ -1,3 +1,4 @@
+import { MailboxService, QuotaExceededError } from '../mailbox/index.js';
 import { splitAddress } from '../router/index.js';
 import type { DeliveryContext, DeliveryOutcome, Transport } from './types.js';
 
@@ -11,7 +12,13 @@ const NO_LOGIN = '!';
 export class MailboxTransport implements Transport {
   readonly name = 'mailbox';
 
-  async deliver({ message, recipient, store }: DeliveryContext): Promise<DeliveryOutcome> {
+  /**
+   * `mailboxes` is the server's shared service (quota, change notices to IMAP/POP3 sessions);
+   * without one each delivery uses a private service with no quota default.
+   */
+  constructor(private readonly mailboxes?: MailboxService) {}
+
+  async deliver({ message, recipient, store, blobs }: DeliveryContext): Promise<DeliveryOutcome> {
     let user = await store.getUser(recipient.address);
     const { local, domain } = splitAddress(recipient.address);
     if (!user && local.toLowerCase() === 'postmaster') {
@@ -23,15 +30,20 @@ export class MailboxTransport implements Transport {
     }
     if (!user) return { status: 'bounced', reply: '550 5.1.1 User unknown' };
     if (user.disabled) return { status: 'bounced', reply: '550 5.2.1 Mailbox disabled' };
-    const inbox = await store.ensureMailbox(user.id, 'INBOX', null);
-    const stored = await store.appendMailboxMessage(inbox.id, {
-      blobRef: message.blobRef,
-      size: message.size,
-      flags: [],
-      internalDate: message.receivedAt,
-      // A retried delivery (after a crash between append and state update) finds this and stops.
-      dedupeKey: `rcpt:${recipient.id}`,
-    });
+    const mailboxes = this.mailboxes ?? new MailboxService({ store, blobs });
+    let stored: Awaited<ReturnType<MailboxService['deliver']>>;
+    try {
+      stored = await mailboxes.deliver(
+        user,
+        { blobRef: message.blobRef, size: message.size, internalDate: message.receivedAt },
+        // A retried delivery (after a crash between append and state update) finds this and stops.
+        `rcpt:${recipient.id}`,
+      );
+    } catch (err) {
+      // Deferred, not bounced: the user may make room; the queue lifetime bounces it in the end.
+      if (err instanceof QuotaExceededError) return { status: 'deferred', reply: '452 4.2.2 Mailbox full' };
+      throw err;
+    }
     return { status: 'delivered', reply: `250 2.0.0 Delivered to INBOX, uid ${stored.uid}`, idempotent: true };
   }
 }

@@ -178,4 +178,36 @@ CREATE UNIQUE INDEX dkim_keys_active ON dkim_keys (domain) WHERE active = 1;
 ALTER TABLE recipients ADD COLUMN delay_notified_at INTEGER;
 `,
   },
+  {
+    version: 5,
+    name: 'mailbox model: expunge log, subscriptions, structure cache',
+    sql: `
+-- The IMAP BODYSTRUCTURE/ENVELOPE cache, computed once so FETCH never re-parses a body.
+ALTER TABLE mailbox_messages ADD COLUMN structure TEXT;
+-- CONDSTORE: FETCH/SEARCH CHANGEDSINCE read messages by modseq.
+CREATE INDEX mailbox_messages_modseq ON mailbox_messages (mailbox_id, modseq);
+
+-- Expunged UIDs with the modseq of their expunge, so QRESYNC can answer VANISHED (RFC 7162).
+CREATE TABLE mailbox_expunged (
+  mailbox_id  INTEGER NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+  uid         INTEGER NOT NULL,
+  modseq      INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX mailbox_expunged_modseq ON mailbox_expunged (mailbox_id, modseq);
+
+-- IMAP subscriptions are names, not mailboxes: a name may be subscribed before it exists.
+CREATE TABLE mailbox_subscriptions (
+  user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name     TEXT NOT NULL,
+  PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+
+-- Highest UIDVALIDITY ever handed out, so a deleted and re-created mailbox never reuses one.
+CREATE TABLE mailbox_counters (
+  name   TEXT PRIMARY KEY,
+  value  INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];

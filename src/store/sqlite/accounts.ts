@@ -133,6 +133,13 @@ export class Accounts {
     return this.db.stmt('UPDATE users SET disabled = ? WHERE address_key = ?').run(disabled ? 1 : 0, key).changes > 0;
   }
 
+  /** Set (or with null, clear) a user's quota in bytes. */
+  setUserQuota(address: string, quotaBytes: number | null): boolean {
+    const key = tryUserKey(address);
+    if (key === null) return false;
+    return this.db.stmt('UPDATE users SET quota_bytes = ? WHERE address_key = ?').run(quotaBytes, key).changes > 0;
+  }
+
   /** Remove a user; their mailboxes and mailbox messages go with them (blobs are left to GC). */
   removeUser(address: string): boolean {
     const key = tryUserKey(address);

@@ -1,8 +1,8 @@
-import { StoreNotFoundError } from '../errors.js';
-import type { Mailbox, MailboxMessage } from '../types.js';
-import type { Db } from './db.js';
+import { StoreConflictError, StoreNotFoundError } from '../errors.js';
+import type { Mailbox, MailboxMessage, NewMailboxMessage } from '../types.js';
+import { type Db, jsonList } from './db.js';
 
-interface MailboxRow {
+export interface MailboxRow {
   id: number;
   user_id: number;
   name: string;
@@ -12,7 +12,7 @@ interface MailboxRow {
   special_use: string | null;
 }
 
-interface MailboxMessageRow {
+export interface MailboxMessageRow {
   mailbox_id: number;
   uid: number;
   blob_ref: string;
@@ -20,9 +20,11 @@ interface MailboxMessageRow {
   flags: string;
   internal_date: number;
   modseq: number;
+  structure: string | null;
 }
 
-const MSG_COLS = 'mailbox_id, uid, blob_ref, size, flags, internal_date, modseq';
+/** The mailbox_messages columns every read selects. */
+export const MSG_COLS = 'mailbox_id, uid, blob_ref, size, flags, internal_date, modseq, structure';
 const UINT32_MAX = 0xffff_ffff;
 
 /** Mailboxes and their messages: UIDs and MODSEQs for IMAP, assigned atomically. */
@@ -42,9 +44,21 @@ export class Mailboxes {
       }
       // UIDVALIDITY must differ from any earlier mailbox of the same name (RFC 3501 2.3.1.1),
       // including one deleted and re-created within the same second, so never reuse a value.
-      const max = this.db.stmt('SELECT max(uid_validity) AS v FROM mailboxes').get() as { v: number | null };
-      let uidValidity = Math.max(Math.floor(now / 1000), (max.v ?? 0) + 1);
+      const max = this.db
+        .stmt(
+          `SELECT max(coalesce((SELECT max(uid_validity) FROM mailboxes), 0),
+                      coalesce((SELECT value FROM mailbox_counters WHERE name = 'uid_validity'), 0)) AS v`,
+        )
+        .get() as { v: number };
+      let uidValidity = Math.max(Math.floor(now / 1000), max.v + 1);
       if (uidValidity > UINT32_MAX) uidValidity = 1; // after year 2106; nonzero is all IMAP needs
+      // Remembered apart from the mailboxes, which may be deleted.
+      this.db
+        .stmt(
+          `INSERT INTO mailbox_counters (name, value) VALUES ('uid_validity', ?)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        )
+        .run(uidValidity);
       const r = this.db
         .stmt(
           `INSERT INTO mailboxes (user_id, name, uid_validity, uid_next, highest_modseq, special_use)
@@ -79,10 +93,7 @@ export class Mailboxes {
    * Append with the next UID and MODSEQ, bumping the mailbox counters in the same
    * transaction. With a dedupe key already present, return the first append unchanged.
    */
-  append(
-    mailboxId: number,
-    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
-  ): MailboxMessage {
+  append(mailboxId: number, msg: NewMailboxMessage): MailboxMessage {
     const dedupeKey = msg.dedupeKey ?? null;
     // With a dedupe key the append is idempotent: a delivery records its outcome with a durable
     // commit right after, whose fsync covers this one; if both are lost, the retry re-appends once.
@@ -102,10 +113,21 @@ export class Mailboxes {
       const modseq = box.highest_modseq + 1;
       this.db
         .stmt(
-          `INSERT INTO mailbox_messages (mailbox_id, uid, blob_ref, size, flags, internal_date, modseq, dedupe_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO mailbox_messages
+             (mailbox_id, uid, blob_ref, size, flags, internal_date, modseq, dedupe_key, structure)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(mailboxId, uid, msg.blobRef, msg.size, JSON.stringify(msg.flags), msg.internalDate, modseq, dedupeKey);
+        .run(
+          mailboxId,
+          uid,
+          msg.blobRef,
+          msg.size,
+          JSON.stringify(msg.flags),
+          msg.internalDate,
+          modseq,
+          dedupeKey,
+          msg.structure ?? null,
+        );
       this.db
         .stmt('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?')
         .run(uid + 1, modseq, mailboxId);
@@ -117,6 +139,7 @@ export class Mailboxes {
         flags: [...msg.flags],
         internalDate: msg.internalDate,
         modseq,
+        structure: msg.structure ?? null,
       };
     });
   }
@@ -129,13 +152,75 @@ export class Mailboxes {
     return rows.map(toMailboxMessage);
   }
 
+  getById(id: number): Mailbox | null {
+    const row = this.db.stmt('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  /** Rename a mailbox and its children (`from/...`) in one transaction. */
+  rename(userId: number, from: string, to: string): Mailbox {
+    return this.db.write(() => {
+      const box = this.get(userId, from);
+      if (!box) throw new StoreNotFoundError(`mailbox ${from} does not exist`);
+      const prefix = `${from}/`;
+      const children = this.list(userId).filter((m) => m.name.startsWith(prefix));
+      const moves = [box, ...children].map((m) => ({ id: m.id, name: to + m.name.slice(from.length) }));
+      for (const m of moves) {
+        if (this.get(userId, m.name)) throw new StoreConflictError(`mailbox ${m.name} already exists`);
+      }
+      const update = this.db.stmt('UPDATE mailboxes SET name = ? WHERE id = ?');
+      for (const m of moves) update.run(m.name, m.id);
+      return { ...box, name: to };
+    });
+  }
+
+  /** Delete one mailbox with its messages; the blob refs it held, or null when it did not exist. */
+  delete(mailboxId: number): string[] | null {
+    return this.db.write(() => {
+      if (!this.getById(mailboxId)) return null;
+      const refs = this.db
+        .stmt('SELECT DISTINCT blob_ref AS r FROM mailbox_messages WHERE mailbox_id = ?')
+        .all(mailboxId) as { r: string }[];
+      this.db.stmt('DELETE FROM mailboxes WHERE id = ?').run(mailboxId);
+      return refs.map((x) => x.r);
+    });
+  }
+
+  /** Messages changed (appended or flagged) after `modseq`, in UID order. */
+  messagesSince(mailboxId: number, modseq: number): MailboxMessage[] {
+    const rows = this.db
+      .stmt(`SELECT ${MSG_COLS} FROM mailbox_messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+      .all(mailboxId, modseq) as MailboxMessageRow[];
+    return rows.map(toMailboxMessage);
+  }
+
+  /** The messages among `uids` that exist, in UID order. */
+  messagesByUid(mailboxId: number, uids: readonly number[]): MailboxMessage[] {
+    const rows = this.db
+      .stmt(
+        `SELECT ${MSG_COLS} FROM mailbox_messages
+         WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+      )
+      .all(mailboxId, jsonList(uids)) as MailboxMessageRow[];
+    return rows.map(toMailboxMessage);
+  }
+
+  setStructure(mailboxId: number, uid: number, structure: string): boolean {
+    return (
+      this.db
+        .stmt('UPDATE mailbox_messages SET structure = ? WHERE mailbox_id = ? AND uid = ?')
+        .run(structure, mailboxId, uid).changes > 0
+    );
+  }
+
   /** Whether a mailbox message still points at the blob. */
   referencesBlob(blobRef: string): boolean {
     return this.db.stmt('SELECT 1 FROM mailbox_messages WHERE blob_ref = ? LIMIT 1').get(blobRef) !== undefined;
   }
 }
 
-function toMailbox(r: MailboxRow): Mailbox {
+/** Map a mailboxes row to the contract type. */
+export function toMailbox(r: MailboxRow): Mailbox {
   return {
     id: r.id,
     userId: r.user_id,
@@ -147,7 +232,8 @@ function toMailbox(r: MailboxRow): Mailbox {
   };
 }
 
-function toMailboxMessage(r: MailboxMessageRow): MailboxMessage {
+/** Map a mailbox_messages row to the contract type. */
+export function toMailboxMessage(r: MailboxMessageRow): MailboxMessage {
   return {
     mailboxId: r.mailbox_id,
     uid: r.uid,
@@ -156,5 +242,6 @@ function toMailboxMessage(r: MailboxMessageRow): MailboxMessage {
     flags: JSON.parse(r.flags) as string[],
     internalDate: r.internal_date,
     modseq: r.modseq,
+    structure: r.structure,
   };
 }

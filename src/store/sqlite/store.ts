@@ -3,15 +3,21 @@ import type {
   Alias,
   AuthFailureCount,
   AuthFailureEntry,
+  CopyResult,
   Credentials,
   DeliveryResult,
   DkimKey,
   Domain,
   DomainTransport,
+  ExpungeResult,
+  FlagChange,
+  FlagChangeResult,
   Mailbox,
   MailboxMessage,
+  MailboxUsage,
   Message,
   NewEvent,
+  NewMailboxMessage,
   NewMessage,
   PurgedMessage,
   QueuedMessage,
@@ -29,6 +35,7 @@ import { Db } from './db.js';
 import { DkimKeys, type NewDkimKey } from './dkim.js';
 import { Events } from './events.js';
 import { Grants } from './grants.js';
+import { MailboxChanges } from './mailbox-changes.js';
 import { Mailboxes } from './mailboxes.js';
 import { Messages } from './messages.js';
 import { appliedVersions, runMigrations } from './migrate.js';
@@ -60,6 +67,7 @@ export class SqliteStore implements Store {
   private readonly authFailures: AuthFailures;
   private readonly dkim: DkimKeys;
   private readonly queueTools: QueueTools;
+  private readonly mailboxChanges: MailboxChanges;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -73,6 +81,7 @@ export class SqliteStore implements Store {
     this.authFailures = new AuthFailures(this.db);
     this.dkim = new DkimKeys(this.db);
     this.queueTools = new QueueTools(this.db);
+    this.mailboxChanges = new MailboxChanges(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -324,10 +333,7 @@ export class SqliteStore implements Store {
     return this.mailboxes.list(userId);
   }
 
-  async appendMailboxMessage(
-    mailboxId: number,
-    msg: { blobRef: string; size: number; flags: string[]; internalDate: number; dedupeKey?: string | null },
-  ): Promise<MailboxMessage> {
+  async appendMailboxMessage(mailboxId: number, msg: NewMailboxMessage): Promise<MailboxMessage> {
     return this.mailboxes.append(mailboxId, msg);
   }
 
@@ -337,6 +343,72 @@ export class SqliteStore implements Store {
 
   async blobInUse(blobRef: string): Promise<boolean> {
     return this.db.read(() => this.messages.referencesBlob(blobRef) || this.mailboxes.referencesBlob(blobRef));
+  }
+
+  // mailbox model
+
+  async getMailboxById(id: number): Promise<Mailbox | null> {
+    return this.mailboxes.getById(id);
+  }
+
+  async renameMailbox(userId: number, from: string, to: string): Promise<Mailbox> {
+    return this.mailboxes.rename(userId, from, to);
+  }
+
+  async deleteMailbox(mailboxId: number): Promise<string[] | null> {
+    return this.mailboxes.delete(mailboxId);
+  }
+
+  async listMailboxMessagesSince(mailboxId: number, changedSince: number): Promise<MailboxMessage[]> {
+    return this.mailboxes.messagesSince(mailboxId, changedSince);
+  }
+
+  async getMailboxMessages(mailboxId: number, uids: number[]): Promise<MailboxMessage[]> {
+    return this.mailboxes.messagesByUid(mailboxId, uids);
+  }
+
+  async storeMailboxFlags(mailboxId: number, change: FlagChange): Promise<FlagChangeResult> {
+    return this.mailboxChanges.storeFlags(mailboxId, change);
+  }
+
+  async expungeMailboxMessages(
+    mailboxId: number,
+    opts?: { uids?: number[]; deletedOnly?: boolean },
+  ): Promise<ExpungeResult> {
+    return this.mailboxChanges.expunge(mailboxId, opts);
+  }
+
+  async listExpungedUids(mailboxId: number, sinceModseq: number): Promise<number[]> {
+    return this.mailboxChanges.expungedSince(mailboxId, sinceModseq);
+  }
+
+  async copyMailboxMessages(
+    fromId: number,
+    toId: number,
+    uids: number[],
+    opts?: { move?: boolean },
+  ): Promise<CopyResult> {
+    return this.mailboxChanges.copy(fromId, toId, uids, opts?.move ?? false);
+  }
+
+  async setMailboxMessageStructure(mailboxId: number, uid: number, structure: string): Promise<boolean> {
+    return this.mailboxes.setStructure(mailboxId, uid, structure);
+  }
+
+  async setSubscription(userId: number, name: string, subscribed: boolean): Promise<boolean> {
+    return this.mailboxChanges.setSubscription(userId, name, subscribed);
+  }
+
+  async listSubscriptions(userId: number): Promise<string[]> {
+    return this.mailboxChanges.subscriptions(userId);
+  }
+
+  async mailboxUsage(userId: number): Promise<MailboxUsage> {
+    return this.mailboxChanges.usage(userId);
+  }
+
+  async setUserQuota(address: string, quotaBytes: number | null): Promise<boolean> {
+    return this.accounts.setUserQuota(address, quotaBytes);
   }
 
   // events
