@@ -25,6 +25,17 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
   return Math.round(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
 });
 
+/** What to do with a message when a scanner fails or times out. */
+const scanFailure = z.enum(['accept', 'tempfail', 'reject']).default('accept');
+
+/** A scanner's socket: `host:port`, `[v6]:port`, `inet:port@host`, `unix:/path` or `/path`. */
+const socketAddress = z
+  .string()
+  .regex(
+    /^(?:\/.+|(?:unix|local):.+|inet6?:\d+@.+|\[[^\]]+\]:\d+|[^:\s]+:\d+)$/i,
+    'expected host:port, [v6]:port, inet:port@host, unix:/path or /path',
+  );
+
 /** A rate such as `100/min`, `10/s`, `5000/1h`: how many per how long. */
 const rate = z.string().transform((v, ctx) => {
   const m = /^(\d+)\s*\/\s*(?:(\d+(?:\.\d+)?)\s*)?(ms|s|sec|second|m|min|minute|h|hour|d|day)$/i.exec(v.trim());
@@ -298,6 +309,43 @@ export const configSchema = z
          * fail for every user without CRAM-MD5 enabled. AUTH CRAM-MD5 works either way.
          */
         offerCramMd5: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** Content scanners asked at the end of DATA, before the 250 (docs/scanning.md). */
+    scanning: z
+      .object({
+        rspamd: z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            timeout: duration.default(15_000),
+            failure: scanFailure,
+          })
+          .strict()
+          .optional(),
+        clamd: z
+          .object({
+            address: socketAddress,
+            timeout: duration.default(30_000),
+            failure: scanFailure,
+            /** Larger messages are not sent (clamd's StreamMaxLength would cut them off anyway). */
+            maxSize: byteSize.default(25 * 1024 * 1024),
+          })
+          .strict()
+          .optional(),
+        milters: z
+          .array(
+            z
+              .object({
+                address: socketAddress,
+                timeout: duration.default(30_000),
+                failure: scanFailure,
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Upper bound for all scanners together; past it the failure policies apply. */
+        timeout: duration.default(60_000),
       })
       .strict()
       .prefault({}),

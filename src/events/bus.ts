@@ -13,7 +13,9 @@ export type EventType =
   | 'opened'
   | 'clicked'
   | 'complained'
-  | 'webhook_failed';
+  | 'webhook_failed'
+  /** A content scanner asked to drop the message: the client got 250, nothing was stored. */
+  | 'discarded';
 
 export interface MailEvent {
   at: number;

@@ -10,7 +10,7 @@ import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
-import { AuthThrottle, RecipientPolicy, SenderPolicy } from '../policy/index.js';
+import { AuthThrottle, ContentScanner, RecipientPolicy, SenderPolicy, scannersFromConfig } from '../policy/index.js';
 import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
@@ -108,6 +108,11 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     });
     spool.onCommitted(() => queue.wake());
 
+    const scanners = scannersFromConfig(config.scanning);
+    const scan =
+      scanners.length > 0
+        ? new ContentScanner(scanners, config.scanning.timeout, logger.child({ component: 'scan' }))
+        : null;
     const limiter = new ConnectionLimiter(config.limits.connections, config.limits.perIp);
     const smtpListeners: SmtpListener[] = [];
     const bound: RunningServer['listeners'] = [];
@@ -170,6 +175,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           senders,
           submission: config.submission,
           sign: (message: Buffer) => signWithActiveKey(message, store),
+          scan,
         },
       });
       try {

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Config, Limits } from '../../config/index.js';
 import type { EventBus } from '../../events/index.js';
-import type { RecipientPolicy, SenderPolicy } from '../../policy/index.js';
-import type { Spool } from '../../spool/index.js';
+import type { ContentScanner, RecipientPolicy, SenderPolicy } from '../../policy/index.js';
+import type { Intake, Spool } from '../../spool/index.js';
 import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
 import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
+import { type ScanOutcome, scanContent } from './content-scan.js';
 import { ehloReply, helpReply } from './ehlo.js';
 import { type DataFlags, dataFailure, lineTooLong, MessageBody, SIZE_EXCEEDED } from './message-body.js';
 import { parseMailParams, parseRcptParams } from './params.js';
@@ -37,6 +38,8 @@ export interface SessionDeps {
   /** DKIM-sign a submitted message: returns the header field(s) to prepend, '' when its domain has no key. */
   sign: ((message: Buffer) => Promise<string>) | null;
   submission: Config['submission'];
+  /** Content scanners (rspamd, clamd, milters) asked at the end of the message; absent when none. */
+  scan?: ContentScanner | null;
 }
 
 /** The connection as the edge sees it. */
@@ -382,7 +385,9 @@ export class SmtpSession {
 
   private async startIntake(tx: Transaction): Promise<void> {
     // A submission that may be DKIM-signed stays in memory: the signature goes in front once the body is known.
-    const intake = this.deps.spool.begin({ holdInMemory: this.user !== null && this.deps.sign !== null });
+    // So does a message to be scanned: scanners add headers once they have seen all of it.
+    const signs = this.user !== null && this.deps.sign !== null;
+    const intake = this.deps.spool.begin({ holdInMemory: signs || Boolean(this.deps.scan) });
     tx.intake = intake;
     // Privacy for authenticated users: their address (often a home or mobile IP) is left out.
     const hideIp = this.user !== null && !this.deps.submission.showClientIp;
@@ -427,6 +432,13 @@ export class SmtpSession {
       await this.resetTransaction();
       return step(refused);
     }
+    const scanned = await this.scanContent(tx, intake);
+    if (scanned.kind !== 'store') {
+      if (scanned.kind === 'refuse') this.reject(scanned.reply, intake.size);
+      else this.messages++;
+      await this.resetTransaction();
+      return step(scanned.reply);
+    }
     try {
       await intake.commit({
         mailFrom: tx.from,
@@ -435,7 +447,8 @@ export class SmtpSession {
         dsnRet: tx.params.ret,
         dsnEnvid: tx.params.envid,
         client: this.clientFacts(),
-        recipients: tx.recipients,
+        recipients: scanned.recipients,
+        ...(scanned.holdReason ? { holdReason: scanned.holdReason } : {}),
       });
     } catch (err) {
       this.deps.logger.error({ err, conn: this.conn.id, queueId: intake.id }, 'could not store message');
@@ -454,6 +467,16 @@ export class SmtpSession {
     });
     this.tx = null;
     return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
+  }
+
+  private scanContent(tx: Transaction, intake: Intake): Promise<ScanOutcome> {
+    const { scan, hostname, events, logger } = this.deps;
+    if (!scan) return Promise.resolve({ kind: 'store', recipients: tx.recipients });
+    const c = this.conn;
+    const tls = c.tls ? `${c.tls.version} ${c.tls.cipher}` : null;
+    const client = { ip: c.remoteAddress, port: c.remotePort, helo: this.helo, tls };
+    const facts = { mailFrom: tx.from, recipients: tx.recipients, client, user: this.user, hostname };
+    return scanContent(scan, intake, { ...facts, events, logger, eventFacts: this.clientFacts() });
   }
 
   private clientFacts(): Record<string, unknown> {

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { EventBus } from '../../events/index.js';
+import { applyEdits, type ContentScanner, type ScanVerdict } from '../../policy/index.js';
+import type { Intake } from '../../spool/index.js';
+import type { NewRecipient } from '../../store/index.js';
+import { type Reply, reply } from '../reply.js';
+
+/** What the end of DATA does after the scanners have spoken. */
+export type ScanOutcome =
+  /** Answer with this reply; nothing is stored. */
+  | { kind: 'refuse'; reply: Reply; reason: string }
+  /** Answer 250 (in `reply`) but store nothing: a scanner asked to discard. */
+  | { kind: 'discard'; reply: Reply; reason: string }
+  /** Store for these recipients; held (quarantined) with `holdReason` when set. */
+  | { kind: 'store'; recipients: NewRecipient[]; holdReason?: string };
+
+/** Facts about the transaction that scanners are told. */
+export interface ScanFacts {
+  mailFrom: string;
+  recipients: NewRecipient[];
+  client: { ip: string; port: number; helo: string | null; tls: string | null };
+  user: string | null;
+  hostname: string;
+  events: EventBus;
+  logger: Logger;
+  /** Connection facts for events (as in the session's `received` and `rejected` events). */
+  eventFacts: Record<string, unknown>;
+}
+
+/**
+ * Run the content scanners on a complete message before it is committed, and rewrite it with
+ * their headers (X-Spam-*, milter changes). The intake must be held in memory (see Spool.begin).
+ */
+export async function scanContent(scanner: ContentScanner, intake: Intake, facts: ScanFacts): Promise<ScanOutcome> {
+  let verdict: ScanVerdict | null = null;
+  await intake.transform(async (message) => {
+    verdict = await scanner.scan({
+      message,
+      queueId: intake.id,
+      mailFrom: facts.mailFrom,
+      recipients: facts.recipients.map((r) => r.address),
+      client: facts.client,
+      user: facts.user,
+      hostname: facts.hostname,
+    });
+    if (verdict.action !== 'accept' && verdict.action !== 'quarantine') return message;
+    return applyEdits(message, verdict.edits ?? [], verdict.headers, verdict.body);
+  });
+  const v = verdict as ScanVerdict | null;
+  if (!v) return { kind: 'store', recipients: facts.recipients };
+  const reason = v.reason ?? v.action;
+  if (v.action !== 'accept') {
+    facts.logger.info({ queueId: intake.id, action: v.action, reason, ...facts.eventFacts }, 'content scan verdict');
+  }
+  if ((v.action === 'reject' || v.action === 'tempfail') && v.reply) return { kind: 'refuse', reply: v.reply, reason };
+  if (v.action === 'discard') {
+    facts.events.emit('discarded', intake.id, {
+      ...facts.eventFacts,
+      from: facts.mailFrom,
+      recipients: facts.recipients.map((r) => r.address),
+      size: intake.size,
+      reason,
+    });
+    // The client is told the same as for a stored message: a discard is meant to be invisible.
+    return { kind: 'discard', reply: reply(250, '2.0.0', `Ok: queued as ${intake.id}`), reason };
+  }
+  const drop = new Set((v.dropRecipients ?? []).map((a) => a.toLowerCase()));
+  const recipients = facts.recipients.filter((r) => !drop.has(r.address.toLowerCase()));
+  return v.action === 'quarantine' ? { kind: 'store', recipients, holdReason: reason } : { kind: 'store', recipients };
+}
