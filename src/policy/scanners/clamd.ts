@@ -18,7 +18,7 @@ export function parseClamdReply(text: string): ClamdResult {
   const line = text.replace(/\0+$/, '').trim();
   const body = line.replace(/^(?:\d+:\s*)?stream:\s*/, '');
   if (body === 'OK') return { clean: true };
-  const found = /^(.+?)\s+FOUND$/.exec(body);
+  const found = /^([\s\S]+?)\s+FOUND$/.exec(body);
   if (found) return { clean: false, virus: (found[1] as string).replace(/[^\x21-\x7e]/g, '_') };
   return { error: line === '' ? 'empty reply' : line };
 }
