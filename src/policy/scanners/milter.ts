@@ -144,7 +144,6 @@ class MilterConversation {
           i: input.queueId,
           '{mail_addr}': input.mailFrom,
           '{auth_authen}': input.user ?? undefined,
-          '{auth_type}': input.user ? 'LOGIN' : undefined,
         }),
     ];
     for (const step of steps) {
