@@ -317,7 +317,10 @@ export const configSchema = z
       .object({
         rspamd: z
           .object({
-            url: z.url({ protocol: /^https?$/ }),
+            url: z.url({
+              protocol: /^https?$/,
+              error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:11333/',
+            }),
             timeout: duration.default(15_000),
             failure: scanFailure,
           })

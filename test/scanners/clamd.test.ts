@@ -49,6 +49,24 @@ describe.skipIf(skip)('clamd INSTREAM (a real clamd with a one-signature EICAR d
         events.stop();
       });
 
+      it('scans a message sent with BDAT (CHUNKING) the same way', async () => {
+        const c = await RawSmtp.connect(t.port('smtp'));
+        try {
+          await c.read();
+          await c.cmd('EHLO sender.example');
+          await c.cmd('MAIL FROM:<bob@sender.example>');
+          await c.cmd('RCPT TO:<alice@example.test>');
+          const head = 'Subject: chunks\r\n\r\nfirst part\r\n';
+          c.write(`BDAT ${head.length}\r\n${head}`);
+          expect((await c.read()).code).toBe(250);
+          const tail = `${EICAR}\r\n`;
+          c.write(`BDAT ${tail.length} LAST\r\n${tail}`);
+          expect((await c.read()).raw).toBe('554 5.7.1 Virus found: Mailroom.Test.EICAR.UNOFFICIAL\r\n');
+        } finally {
+          c.close();
+        }
+      });
+
       it('passes a clean message with X-Virus-Scanned added', async () => {
         const r = await deliver(t, 'nothing to see here');
         expect(r.end?.code).toBe(250);
