@@ -79,7 +79,7 @@ export class ClamdScanner implements Scanner {
     try {
       const reader = new SocketReader(socket);
       // clamd may answer (size limit) and close before all is sent; its reply is what counts then.
-      const sending = (async () => {
+      void (async () => {
         for (const frame of instreamFrames(message)) await writeAll(socket, frame);
       })().catch(() => {});
       let text = '';
@@ -89,7 +89,6 @@ export class ClamdScanner implements Scanner {
         text += chunk.toString('latin1');
         if (text.includes('\0') || text.length > MAX_REPLY) break;
       }
-      await Promise.race([sending, Promise.resolve()]);
       if (text === '' && signal.aborted) throw signal.reason;
       return parseClamdReply(text);
     } finally {

@@ -43,7 +43,9 @@ export function connectTo(address: SocketAddress, signal: AbortSignal): Promise<
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
       // Later aborts (the scan's time-out) tear the conversation down wherever it is.
-      signal.addEventListener('abort', () => socket.destroy(toError(signal.reason)), { once: true });
+      const onLateAbort = () => socket.destroy(toError(signal.reason));
+      signal.addEventListener('abort', onLateAbort, { once: true });
+      socket.once('close', () => signal.removeEventListener('abort', onLateAbort));
       resolve(socket);
     });
     socket.once('error', (err) => {
