@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inbox, queueId, recordEvents, sendMail } from '../helpers/mail.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
-import { type Daemon, skipNotice, startRspamd } from './daemons.js';
+import { type Daemon, EICAR, findProgram, skipNotice, startClamd, startRspamd } from './daemons.js';
 
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 const skip = skipNotice('rspamd', 'rspamd');
@@ -40,6 +40,7 @@ describe.skipIf(skip)('rspamd over /checkv2 (a real rspamd with a generated mini
     expect(r.end?.raw).toBe('554 5.7.1 Message rejected as spam\r\n');
     const rejected = await events.next('rejected');
     expect(rejected.detail.result).toBe('554 5.7.1 Message rejected as spam');
+    expect(events.of('received')).toEqual([]);
     events.stop();
   });
 
@@ -74,4 +75,30 @@ describe.skipIf(skip)('rspamd over /checkv2 (a real rspamd with a generated mini
     expect(text).toContain('\r\nSubject: *** SPAM *** offer\r\n');
     expect(text).not.toContain('\r\nSubject: offer\r\n');
   });
+
+  it.skipIf(!findProgram('clamd'))(
+    'with clamd as well: both tag a clean message, and a virus gets the virus reply',
+    async () => {
+      const clamd = await startClamd();
+      const both = await startTestServer({
+        scanning: { rspamd: { url: rspamd.address, timeout: '20s' }, clamd: { address: clamd.address } },
+      });
+      try {
+        await both.server.resources.store.addUser('alice@example.test', '!');
+        expect((await deliver(both, 'clean', 'Minutes of the meeting.')).end?.code).toBe(250);
+        const [msg] = await inbox(both, 'alice@example.test', 1);
+        const text = msg!.toString('utf8');
+        // Scanner order: rspamd's headers, then clamd's, then our Received: field.
+        expect(text).toMatch(/^X-Spam-Status: No, [^\r]*\r\nX-Spam-Score: [^\r]*\r\nX-Spam-Action: no action\r\n/);
+        expect(text).toMatch(/\r\nX-Virus-Scanned: ClamAV at mx\.test\r\nReceived: /);
+        expect((await deliver(both, 'virus', EICAR)).end?.raw).toBe(
+          '554 5.7.1 Virus found: Mailroom.Test.EICAR.UNOFFICIAL\r\n',
+        );
+      } finally {
+        await both.stop();
+        await clamd.stop();
+      }
+    },
+    90_000,
+  );
 });
