@@ -15,6 +15,8 @@ export interface MilterScript {
   protocol?: number;
   /** Its answer to one RCPT (default: continue). */
   rcpt?: (address: string) => Buffer;
+  /** Its answer to connect (C), HELO (H), MAIL (M), DATA (T), end of header (N) or a body chunk (B); default continue. */
+  answer?: Partial<Record<string, Buffer>>;
   /** What it sends at end of message: modification packets, then a final answer. `null`: never answers. */
   eom: Buffer[] | null;
 }
@@ -69,7 +71,7 @@ export async function startFakeMilter(script: MilterScript): Promise<FakeMilter>
             if (script.eom) for (const packet of script.eom) socket.write(packet);
             break;
           default:
-            socket.write(cont);
+            socket.write(script.answer?.[p.cmd] ?? cont);
         }
       }
     });
@@ -93,6 +95,7 @@ export const reply = {
   reject: () => encodePacket('r'),
   tempfail: () => encodePacket('t'),
   discard: () => encodePacket('d'),
+  skip: () => encodePacket('s'),
   replycode: (text: string) => encodePacket('y', Buffer.from(`${text}\0`)),
   quarantine: (reason: string) => encodePacket('q', Buffer.from(`${reason}\0`)),
   addHeader: (name: string, value: string) => encodePacket('h', Buffer.from(`${name}\0${value}\0`)),

@@ -157,6 +157,32 @@ describe('milter conversation', () => {
     expect(subject?.data.toString()).toBe('Subject\0quarterly report\0');
   });
 
+  it('a refusal before the message (at MAIL) is the answer; nothing more is sent', async () => {
+    const { milter, t } = await setup({ answer: { M: reply.tempfail() }, eom: [reply.reject()] });
+    expect((await send(t)).end?.raw).toBe('451 4.7.1 Service unavailable - try again later\r\n');
+    await waitFor(() => names(milter).endsWith('Q'), 'the QUIT');
+    expect(names(milter)).toBe('ODCDHDMQ');
+  });
+
+  it('accept at connect delivers the message untouched without sending it', async () => {
+    const { milter, t } = await setup({ answer: { C: reply.accept() }, eom: [reply.reject()] });
+    expect((await send(t)).end?.code).toBe(250);
+    await waitFor(() => names(milter).endsWith('Q'), 'the QUIT');
+    expect(names(milter)).toBe('ODCQ');
+  });
+
+  it('skip during the body stops sending body chunks', async () => {
+    const big = `${MESSAGE}${'z'.repeat(76)}\r\n`.repeat(2000);
+    const { milter, t } = await setup({
+      protocol: Proto.SKIP | Proto.HDR_LEADSPC | Proto.NR_HDR,
+      answer: { B: reply.skip() },
+      eom: [reply.continue()],
+    });
+    expect((await send(t, ['alice@example.test'], big)).end?.code).toBe(250);
+    await waitFor(() => names(milter).endsWith('Q'), 'the QUIT');
+    expect(names(milter).match(/B/g)).toHaveLength(1);
+  });
+
   it('a recipient the milter refuses is dropped; the others get the message', async () => {
     const { t } = await setup({
       rcpt: (a) => (a.startsWith('carol') ? reply.replycode('550 5.7.1 Not for carol') : reply.continue()),

@@ -27,14 +27,17 @@ export interface ScanFacts {
   eventFacts: Record<string, unknown>;
 }
 
-/**
- * Run the content scanners on a complete message before it is committed, and rewrite it with
- * their headers (X-Spam-*, milter changes). The intake must be held in memory (see Spool.begin).
- */
-export async function scanContent(scanner: ContentScanner, intake: Intake, facts: ScanFacts): Promise<ScanOutcome> {
-  let verdict: ScanVerdict | null = null;
+const LOCAL_ERROR = reply(451, '4.3.0', 'Local error in processing, try again later');
+
+/** Scan the held message and replace it with the scanners' edits applied (only when it will be stored). */
+async function rewrite(
+  scanner: ContentScanner,
+  intake: Intake,
+  facts: ScanFacts,
+  done: (v: ScanVerdict) => void,
+): Promise<void> {
   await intake.transform(async (message) => {
-    verdict = await scanner.scan({
+    const verdict = await scanner.scan({
       message,
       queueId: intake.id,
       mailFrom: facts.mailFrom,
@@ -43,9 +46,27 @@ export async function scanContent(scanner: ContentScanner, intake: Intake, facts
       user: facts.user,
       hostname: facts.hostname,
     });
+    done(verdict);
     if (verdict.action !== 'accept' && verdict.action !== 'quarantine') return message;
     return applyEdits(message, verdict.edits ?? [], verdict.headers, verdict.body);
   });
+}
+
+/**
+ * Run the content scanners on a complete message before it is committed, and rewrite it with
+ * their headers (X-Spam-*, milter changes). The intake must be held in memory (see Spool.begin).
+ */
+export async function scanContent(scanner: ContentScanner, intake: Intake, facts: ScanFacts): Promise<ScanOutcome> {
+  let verdict: ScanVerdict | null = null;
+  try {
+    await rewrite(scanner, intake, facts, (v) => {
+      verdict = v;
+    });
+  } catch (err) {
+    // The scanners never throw; this is a local fault (the message could not be rewritten). Keep the mail.
+    facts.logger.error({ err, queueId: intake.id, ...facts.eventFacts }, 'content scan could not run');
+    return { kind: 'refuse', reply: LOCAL_ERROR, reason: 'content scan could not run' };
+  }
   const v = verdict as ScanVerdict | null;
   if (!v) return { kind: 'store', recipients: facts.recipients };
   const reason = v.reason ?? v.action;
