@@ -92,6 +92,8 @@ class MilterConversation {
   private readonly edits: HeaderEdit[] = [];
   private readonly bodyParts: Buffer[] = [];
   private quarantine: string | null = null;
+  /** Recipients the milter refused at RCPT (while others remained). */
+  private dropped: string[] = [];
 
   constructor(
     private readonly socket: net.Socket,
@@ -183,8 +185,6 @@ class MilterConversation {
     }
     return null;
   }
-
-  private dropped: string[] = [];
 
   /** Header fields, end of header, body chunks. */
   private async content(): Promise<ScanVerdict | null> {

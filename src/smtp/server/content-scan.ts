@@ -4,6 +4,7 @@ import { applyEdits, type ContentScanner, type ScanVerdict } from '../../policy/
 import type { Intake } from '../../spool/index.js';
 import type { NewRecipient } from '../../store/index.js';
 import { type Reply, reply } from '../reply.js';
+import type { ConnectionInfo } from './session.js';
 
 /** What the end of DATA does after the scanners have spoken. */
 export type ScanOutcome =
@@ -14,11 +15,12 @@ export type ScanOutcome =
   /** Store for these recipients; held (quarantined) with `holdReason` when set. */
   | { kind: 'store'; recipients: NewRecipient[]; holdReason?: string };
 
-/** Facts about the transaction that scanners are told. */
+/** The transaction and connection whose message is scanned. */
 export interface ScanFacts {
-  mailFrom: string;
-  recipients: NewRecipient[];
-  client: { ip: string; port: number; helo: string | null; tls: string | null };
+  tx: { from: string; recipients: NewRecipient[] };
+  conn: ConnectionInfo;
+  helo: string | null;
+  /** The authenticated user, if any. */
   user: string | null;
   hostname: string;
   events: EventBus;
@@ -37,12 +39,18 @@ async function rewrite(
   done: (v: ScanVerdict) => void,
 ): Promise<void> {
   await intake.transform(async (message) => {
+    const { conn, tx } = facts;
     const verdict = await scanner.scan({
       message,
       queueId: intake.id,
-      mailFrom: facts.mailFrom,
-      recipients: facts.recipients.map((r) => r.address),
-      client: facts.client,
+      mailFrom: tx.from,
+      recipients: tx.recipients.map((r) => r.address),
+      client: {
+        ip: conn.remoteAddress,
+        port: conn.remotePort,
+        helo: facts.helo,
+        tls: conn.tls ? `${conn.tls.version} ${conn.tls.cipher}` : null,
+      },
       user: facts.user,
       hostname: facts.hostname,
     });
@@ -55,8 +63,14 @@ async function rewrite(
 /**
  * Run the content scanners on a complete message before it is committed, and rewrite it with
  * their headers (X-Spam-*, milter changes). The intake must be held in memory (see Spool.begin).
+ * Without scanners the message is stored as it is.
  */
-export async function scanContent(scanner: ContentScanner, intake: Intake, facts: ScanFacts): Promise<ScanOutcome> {
+export async function scanContent(
+  scanner: ContentScanner | null | undefined,
+  intake: Intake,
+  facts: ScanFacts,
+): Promise<ScanOutcome> {
+  if (!scanner) return { kind: 'store', recipients: facts.tx.recipients };
   let verdict: ScanVerdict | null = null;
   try {
     await rewrite(scanner, intake, facts, (v) => {
@@ -68,7 +82,7 @@ export async function scanContent(scanner: ContentScanner, intake: Intake, facts
     return { kind: 'refuse', reply: LOCAL_ERROR, reason: 'content scan could not run' };
   }
   const v = verdict as ScanVerdict | null;
-  if (!v) return { kind: 'store', recipients: facts.recipients };
+  if (!v) return { kind: 'store', recipients: facts.tx.recipients };
   const reason = v.reason ?? v.action;
   if (v.action !== 'accept') {
     facts.logger.info({ queueId: intake.id, action: v.action, reason, ...facts.eventFacts }, 'content scan verdict');
@@ -77,8 +91,8 @@ export async function scanContent(scanner: ContentScanner, intake: Intake, facts
   if (v.action === 'discard') {
     facts.events.emit('discarded', intake.id, {
       ...facts.eventFacts,
-      from: facts.mailFrom,
-      recipients: facts.recipients.map((r) => r.address),
+      from: facts.tx.from,
+      recipients: facts.tx.recipients.map((r) => r.address),
       size: intake.size,
       reason,
     });
@@ -86,6 +100,6 @@ export async function scanContent(scanner: ContentScanner, intake: Intake, facts
     return { kind: 'discard', reply: reply(250, '2.0.0', `Ok: queued as ${intake.id}`), reason };
   }
   const drop = new Set((v.dropRecipients ?? []).map((a) => a.toLowerCase()));
-  const recipients = facts.recipients.filter((r) => !drop.has(r.address.toLowerCase()));
+  const recipients = facts.tx.recipients.filter((r) => !drop.has(r.address.toLowerCase()));
   return v.action === 'quarantine' ? { kind: 'store', recipients, holdReason: reason } : { kind: 'store', recipients };
 }

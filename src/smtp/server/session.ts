@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { Config, Limits } from '../../config/index.js';
 import type { EventBus } from '../../events/index.js';
 import type { ContentScanner, RecipientPolicy, SenderPolicy } from '../../policy/index.js';
-import type { Intake, Spool } from '../../spool/index.js';
+import type { Spool } from '../../spool/index.js';
 import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
 import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
-import { type ScanOutcome, scanContent } from './content-scan.js';
+import { scanContent } from './content-scan.js';
 import { ehloReply, helpReply } from './ehlo.js';
 import { type DataFlags, dataFailure, lineTooLong, MessageBody, SIZE_EXCEEDED } from './message-body.js';
 import { parseMailParams, parseRcptParams } from './params.js';
@@ -432,7 +432,8 @@ export class SmtpSession {
       await this.resetTransaction();
       return step(refused);
     }
-    const scanned = await this.scanContent(tx, intake);
+    const facts = { ...this.deps, tx, conn: this.conn, helo: this.helo, user: this.user };
+    const scanned = await scanContent(this.deps.scan, intake, { ...facts, eventFacts: this.clientFacts() });
     if (scanned.kind !== 'store') {
       if (scanned.kind === 'refuse') this.reject(scanned.reply, intake.size);
       else this.messages++;
@@ -467,16 +468,6 @@ export class SmtpSession {
     });
     this.tx = null;
     return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
-  }
-
-  private scanContent(tx: Transaction, intake: Intake): Promise<ScanOutcome> {
-    const { scan, hostname, events, logger } = this.deps;
-    if (!scan) return Promise.resolve({ kind: 'store', recipients: tx.recipients });
-    const c = this.conn;
-    const tls = c.tls ? `${c.tls.version} ${c.tls.cipher}` : null;
-    const client = { ip: c.remoteAddress, port: c.remotePort, helo: this.helo, tls };
-    const facts = { mailFrom: tx.from, recipients: tx.recipients, client, user: this.user, hostname };
-    return scanContent(scan, intake, { ...facts, events, logger, eventFacts: this.clientFacts() });
   }
 
   private clientFacts(): Record<string, unknown> {
