@@ -104,9 +104,13 @@ describe('milter answers at end of message', () => {
 
   it('quarantine → stored held with the reason; listed by `queue list --state held`, delivered after `queue release`', async () => {
     const { t } = await setup({ eom: [reply.quarantine('suspicious macro'), reply.accept()] });
+    const events = recordEvents(t);
     const r = await send(t);
     expect(r.end?.code).toBe(250);
     const id = queueId(r.end!);
+    const received = await events.next('received');
+    expect(received.detail).toMatchObject({ result: 'held', held: expect.stringContaining('suspicious macro') });
+    events.stop();
     const store = t.server.resources.store;
     const rcpts = await store.getRecipients(id);
     expect(rcpts.map((x) => [x.address, x.state])).toEqual([['alice@example.test', 'held']]);

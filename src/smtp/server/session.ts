@@ -465,6 +465,7 @@ export class SmtpSession {
       recipients: tx.recipients.map((r) => r.address),
       size: intake.size,
       result: 'queued',
+      ...(scanned.holdReason ? { result: 'held', held: scanned.holdReason } : {}),
     });
     this.tx = null;
     return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
