@@ -102,3 +102,23 @@ describe.skipIf(skip)('rspamd over /checkv2 (a real rspamd with a generated mini
     90_000,
   );
 });
+
+describe('rspamd unreachable', () => {
+  it('follows its failure policy: tempfail answers 451 4.3.0, accept delivers tagged', async () => {
+    const down = { url: 'http://127.0.0.1:1/', timeout: '5s' };
+    const strict = await startTestServer({ scanning: { rspamd: { ...down, failure: 'tempfail' } } });
+    const lenient = await startTestServer({ scanning: { rspamd: down } });
+    try {
+      for (const t of [strict, lenient]) await t.server.resources.store.addUser('alice@example.test', '!');
+      expect((await deliver(strict, 'x', 'hello')).end?.raw).toBe(
+        '451 4.3.0 Message could not be scanned, try again later\r\n',
+      );
+      expect((await deliver(lenient, 'x', 'hello')).end?.code).toBe(250);
+      const [msg] = await inbox(lenient, 'alice@example.test', 1);
+      expect(msg!.toString('utf8')).toMatch(/^X-Scan-Failed: rspamd: connect ECONNREFUSED 127\.0\.0\.1:1\r\n/);
+    } finally {
+      await strict.stop();
+      await lenient.stop();
+    }
+  });
+});
