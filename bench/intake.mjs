@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeSection } from './lib/doc.mjs';
 import {
   DOMAIN,
   killMailroom,
@@ -21,10 +22,9 @@ import { cpuShares, cpuSnapshot, findBinary, onCleanup, runSmtpSource, stop } fr
 import {
   accountingLines,
   evaluateTargets,
-  existingAnalysis,
   finalLine,
+  intakeMarkdown,
   MODES,
-  markdown,
   rate,
   summarize,
   terminalTable,
@@ -317,8 +317,7 @@ async function main() {
   }
   if (opts.write) {
     const doc = path.join(repoRoot, 'docs', 'benchmarks.md');
-    const previous = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : null;
-    fs.writeFileSync(doc, markdown(results, existingAnalysis(previous)));
+    writeSection(doc, 'intake', intakeMarkdown(results), 'Where the time goes');
     const dir = path.join(repoRoot, 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `intake-${results.date.replace(/[:.]/g, '-')}.json`);

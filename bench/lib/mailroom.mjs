@@ -31,9 +31,10 @@ function runCli(main, args, { input, cwd }) {
 
 /**
  * Write a config into `dir`, create the recipient, start the server and wait for its greeting.
+ * `overrides` replace top-level config keys; `user` is the local user to create (null: none).
  * Returns what the benchmark needs to drive, observe and stop it.
  */
-export async function startMailroom({ repoRoot, dir }) {
+export async function startMailroom({ repoRoot, dir, overrides = {}, user = RECIPIENT }) {
   const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
   const port = await freePort();
   const dataDir = path.join(dir, 'data');
@@ -49,15 +50,18 @@ export async function startMailroom({ repoRoot, dir }) {
       // smtp-source -d keeps one connection for all of its messages.
       messagesPerConnection: 1_000_000,
     },
+    ...overrides,
   };
   const configPath = path.join(dir, 'mailroom.yaml');
   // JSON is YAML, so no YAML writer is needed.
   fs.writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
 
-  await runCli(main, ['user', 'add', RECIPIENT, '--password-stdin', '-c', configPath], {
-    input: 'bench-password-1234\n',
-    cwd: dir,
-  });
+  if (user) {
+    await runCli(main, ['user', 'add', user, '--password-stdin', '-c', configPath], {
+      input: 'bench-password-1234\n',
+      cwd: dir,
+    });
+  }
 
   const child = track(
     spawn(process.execPath, [main, 'serve', '-c', configPath], {

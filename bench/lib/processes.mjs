@@ -83,9 +83,9 @@ export function tail(stream, limit = 16_384) {
 }
 
 /** One attempt: connect, read the first reply line, say QUIT. Resolves with the line or null. */
-function greet(port) {
+function greet(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     let buf = '';
     const done = (value) => {
       socket.destroy();
@@ -104,15 +104,15 @@ function greet(port) {
   });
 }
 
-/** Wait until `port` answers with a 220 greeting; fail early if `child` exits. */
-export async function waitForSmtp(port, { child, name, output, timeoutMs = 30_000 }) {
+/** Wait until `port` (on `host`, 127.0.0.1 by default) answers with a 220 greeting; fail early if `child` exits. */
+export async function waitForSmtp(port, { child, name, output, host, timeoutMs = 30_000 }) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
       const why = child.exitCode !== null ? `exit code ${child.exitCode}` : child.signalCode;
       throw new Error(`${name} exited (${why}) before it accepted connections${outputSuffix(output)}`);
     }
-    const line = await greet(port);
+    const line = await greet(port, host);
     if (line?.startsWith('220')) return line;
     if (line) throw new Error(`${name} on port ${port} greeted with "${line}" instead of 220`);
     if (Date.now() > deadline)
@@ -223,11 +223,45 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * CPU seconds used so far by a process and all its descendants, reaped (its cutime and cstime)
+ * or alive (read from /proc): a daemon like Postfix's master with the children it forks.
+ */
+export function treeCpuSeconds(pid) {
+  try {
+    const kids = new Map();
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const ppid = Number(statFields(entry)[1]);
+        if (!kids.has(ppid)) kids.set(ppid, []);
+        kids.get(ppid).push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    let total = 0;
+    const visit = (p) => {
+      try {
+        const f = statFields(p);
+        total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / ticks();
+      } catch {
+        return;
+      }
+      for (const k of kids.get(p) ?? []) visit(k);
+    };
+    visit(pid);
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * CPU seconds used so far by: the whole machine (all cores, from /proc/stat), the given
  * processes, this process, and this process's children that have exited and been reaped
- * (smtp-source runs). null where /proc is unavailable.
+ * (smtp-source runs). `trees` are counted with their descendants. null where /proc is unavailable.
  */
-export function cpuSnapshot(pids) {
+export function cpuSnapshot(pids, trees = {}) {
   try {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal: busy is user to softirq without idle and
@@ -239,7 +273,10 @@ export function cpuSnapshot(pids) {
       machine: busy / ticks(),
       self: (usage.user + usage.system) / 1e6,
       reapedChildren: (Number(self[13]) + Number(self[14])) / ticks(),
-      pids: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) ?? 0])),
+      pids: Object.fromEntries([
+        ...Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]),
+        ...Object.entries(trees).map(([name, pid]) => [name, treeCpuSeconds(pid) ?? 0]),
+      ]),
     };
   } catch {
     return null;

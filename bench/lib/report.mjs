@@ -128,8 +128,8 @@ function mdTable(header, rows, align) {
 
 const kib = (bytes) => `${Math.round(bytes / 1024)} KiB`;
 
-/** docs/benchmarks.md. `analysis` is the existing "Where the time goes" section, kept as is. */
-export function markdown(results, analysis) {
+/** The intake block of docs/benchmarks.md: method, machine, results, targets. */
+export function intakeMarkdown(results) {
   const { system: sys, options: o, accounting: acc } = results;
   const date = results.date.slice(0, 10);
   const time = `${results.date.slice(0, 16).replace('T', ' ')} UTC`;
@@ -150,13 +150,9 @@ export function markdown(results, analysis) {
   ]);
   const targetRows = results.targets.map((t) => [t.what, MODES[t.mode].long, t.shown, t.met ? 'met' : '**not met**']);
 
-  return `# Benchmarks
+  return `## Durable SMTP intake
 
-Written by \`npm run bench\` (\`bench/intake.mjs\`); the last run was on ${time}. A new run rewrites this file
-except the "Where the time goes" section, which is kept as it is; \`node bench/intake.mjs --no-write\` leaves
-the file alone. The benchmark is not part of \`npm test\`.
-
-## Durable SMTP intake
+Last run: ${time}.
 
 How many 10 KB messages per second mailroom accepts, each made durable before its \`250\`, over 1 and 20
 concurrent SMTP sessions to a local domain; and the same load, in the same run and from the same load
@@ -245,35 +241,5 @@ ${TARGET_RATE} msg/s at 20 sessions.
 
 ${mdTable(['target', 'connections', 'this run', ''], targetRows)}
 
-${analysis}
-
-## Running it
-
-\`\`\`sh
-npm run bench                          # build, then the full run (about a minute on 2 cores)
-node bench/intake.mjs --runs 5         # more repetitions
-node bench/intake.mjs --messages 500,2000 --no-write   # smaller runs, leave this file alone
-node bench/intake.mjs --json           # machine-readable results on stdout
-node bench/intake.mjs --help
-\`\`\`
-
-It needs Postfix's \`smtp-source\` and \`smtp-sink\` (Debian: \`apt-get install postfix\`; only the two
-test programs are used, the Postfix service need not run) and a build in \`dist/\`.
 `;
-}
-
-export const ANALYSIS_PLACEHOLDER = `## Where the time goes
-
-<!-- analysis -->
-_Placeholder, to be written by hand from the numbers above (this section survives re-runs)._
-<!-- /analysis -->`;
-
-/** The "Where the time goes" section of an existing benchmarks.md, or the placeholder. */
-export function existingAnalysis(doc) {
-  if (!doc) return ANALYSIS_PLACEHOLDER;
-  const start = doc.indexOf('\n## Where the time goes');
-  if (start < 0) return ANALYSIS_PLACEHOLDER;
-  const rest = doc.slice(start + 1);
-  const next = rest.indexOf('\n## ', 1);
-  return (next < 0 ? rest : rest.slice(0, next)).trim();
 }
