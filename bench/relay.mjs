@@ -37,6 +37,7 @@ injection to the last message at the sink.
   --warmup N           warm-up messages per server (default 500)
   --timeout SECONDS    give up on one run after this long (default 600)
   --no-postfix         measure mailroom only
+  --profile DIR        run mailroom with node --cpu-prof, writing the profile into DIR
   --tmpdir DIR         where the temporary directories go (default ${os.tmpdir()})
   --json               print the results as JSON on stdout instead of the table
   --no-write           do not update docs/benchmarks.md or bench/results/
@@ -70,6 +71,7 @@ function parseOptions(argv) {
         warmup: { type: 'string', default: '500' },
         timeout: { type: 'string', default: '600' },
         'no-postfix': { type: 'boolean', default: false },
+        profile: { type: 'string' },
         tmpdir: { type: 'string', default: os.tmpdir() },
         json: { type: 'boolean', default: false },
         'no-write': { type: 'boolean', default: false },
@@ -92,6 +94,7 @@ function parseOptions(argv) {
     warmup: positiveInt(values.warmup, '--warmup'),
     timeoutMs: positiveInt(values.timeout, '--timeout') * 1000,
     postfix: !values['no-postfix'],
+    profile: values.profile ? path.resolve(values.profile) : null,
     tmpdir: path.resolve(values.tmpdir),
     json: values.json,
     write: !values['no-write'],
@@ -167,6 +170,7 @@ async function main() {
     repoRoot,
     dir: mrDir,
     user: null,
+    nodeArgs: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', opts.profile] : [],
     overrides: {
       dns: { servers: [dns.server] },
       delivery: { port: sink.port, tls: 'none' },
@@ -251,7 +255,9 @@ async function main() {
   const sent = accepted.mailroom + accepted.postfix;
   const atSink = sink.messages;
   probe.close();
-  await killMailroom(mr);
+  // A profile is written only on a clean exit.
+  if (opts.profile) await stop(mr.child);
+  else await killMailroom(mr);
   if (pf) await pf.stop();
   await stop(sink.child);
   await dns.close();

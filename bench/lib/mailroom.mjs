@@ -31,10 +31,11 @@ function runCli(main, args, { input, cwd }) {
 
 /**
  * Write a config into `dir`, create the recipient, start the server and wait for its greeting.
- * `overrides` replace top-level config keys; `user` is the local user to create (null: none).
+ * `overrides` replace top-level config keys; `user` is the local user to create (null: none);
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof`).
  * Returns what the benchmark needs to drive, observe and stop it.
  */
-export async function startMailroom({ repoRoot, dir, overrides = {}, user = RECIPIENT }) {
+export async function startMailroom({ repoRoot, dir, overrides = {}, user = RECIPIENT, nodeArgs = [] }) {
   const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
   const port = await freePort();
   const dataDir = path.join(dir, 'data');
@@ -64,7 +65,7 @@ export async function startMailroom({ repoRoot, dir, overrides = {}, user = RECI
   }
 
   const child = track(
-    spawn(process.execPath, [main, 'serve', '-c', configPath], {
+    spawn(process.execPath, [...nodeArgs, main, 'serve', '-c', configPath], {
       cwd: dir,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],

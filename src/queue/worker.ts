@@ -41,6 +41,8 @@ export interface DeliveryNotice {
 }
 
 const WAKE_DELAY_MS = 5;
+const CLEANUP_BATCH = 100;
+const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Delivers what is due: claims recipients with a lease, hands each to its transport, records
@@ -232,7 +234,10 @@ export class QueueWorker {
       },
       r.address,
     );
-    if (state !== 'deferred') this.scheduleCleanup();
+    if (state !== 'deferred') {
+      this.finished.add(r.messageId);
+      this.scheduleCleanup();
+    }
   }
 
   /**
@@ -296,6 +301,10 @@ export class QueueWorker {
 
   private cleaning = false;
   private cleanupTimer: NodeJS.Timeout | null = null;
+  /** Messages with a recipient that just became final: the likely candidates for clean-up. */
+  private finished = new Set<string>();
+  /** When the store was last searched for every finished message (null: not since start). */
+  private lastSweep: number | null = null;
 
   /** Clean-up runs in batches a moment after deliveries finish, not once per delivery. */
   private scheduleCleanup(): void {
@@ -307,23 +316,46 @@ export class QueueWorker {
     this.cleanupTimer.unref();
   }
 
-  /** Drop finished messages and blobs nothing else uses. */
+  /**
+   * Drop finished messages and blobs nothing else uses. The messages this worker just finished
+   * are deleted by id; a search of the whole store (for messages finished elsewhere, or before
+   * a restart) runs at most once a minute, since it walks every queued message.
+   */
   private async cleanup(): Promise<void> {
     if (this.cleaning) return;
     this.cleaning = true;
     try {
-      for (;;) {
-        const ids = await this.opts.store.listFinishedMessages(100);
-        if (ids.length === 0) break;
-        for (const { blobRef } of await this.opts.store.deleteMessages(ids)) {
-          if (!(await this.opts.store.blobInUse(blobRef))) await this.opts.blobs.remove(blobRef);
+      while (this.finished.size > 0) {
+        const ids = [...this.finished].slice(0, CLEANUP_BATCH);
+        for (const id of ids) this.finished.delete(id);
+        try {
+          await this.deleteFinished(ids);
+        } catch (err) {
+          for (const id of ids) this.finished.add(id);
+          throw err;
         }
-        if (ids.length < 100) break;
+      }
+      if (this.lastSweep === null || this.now() - this.lastSweep >= SWEEP_INTERVAL_MS || this.stopped) {
+        this.lastSweep = this.now();
+        for (;;) {
+          const ids = await this.opts.store.listFinishedMessages(CLEANUP_BATCH);
+          if (ids.length === 0) break;
+          await this.deleteFinished(ids);
+          if (ids.length < CLEANUP_BATCH) break;
+        }
       }
     } catch (err) {
       this.opts.logger.warn({ err }, 'queue: clean-up failed, will retry');
     } finally {
       this.cleaning = false;
+    }
+  }
+
+  /** Delete those of `ids` whose recipients are all final, and their bodies (one transaction). */
+  private async deleteFinished(ids: string[]): Promise<void> {
+    for (const { blobRef, blobRemoved } of await this.opts.store.deleteMessages(ids)) {
+      if (blobRemoved) continue;
+      if (!(await this.opts.store.blobInUse(blobRef))) await this.opts.blobs.remove(blobRef);
     }
   }
 

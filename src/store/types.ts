@@ -341,8 +341,12 @@ export interface Store {
   getRecipients(messageId: string): Promise<Recipient[]>;
   /** Delete a message and its recipients (all must be final); returns its blob ref. */
   deleteMessage(id: string): Promise<string | null>;
-  /** deleteMessage for many in one transaction; returns what was deleted (others are skipped). */
-  deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string }[]>;
+  /**
+   * deleteMessage for many in one transaction; returns what was deleted (others are skipped).
+   * `blobRemoved`: the store also removed the body in that transaction (an inline body no
+   * mailbox shares), so the caller has nothing left to remove.
+   */
+  deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string; blobRemoved?: boolean }[]>;
   /**
    * Lease up to `limit` due recipients (`queued`/`deferred` with next_attempt_at <= now, or
    * `delivering` whose lease expired) for `leaseMs`; they become `delivering` owned by `node`.

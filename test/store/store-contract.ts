@@ -305,6 +305,29 @@ function describeMessages(s: () => Store): void {
       ).rejects.toThrow();
       expect(await s().getMessage('BAD')).toBeNull();
     });
+
+    it('removes an inline body with its message unless a mailbox shares it', async () => {
+      const body = Buffer.from('Subject: inline\r\n\r\nhello\r\n');
+      await s().commitMessages([
+        { ...newMessage('IA', ['a@example.com'], { blobRef: 'db:IA' }), body },
+        { ...newMessage('IB', ['b@example.com'], { blobRef: 'db:IB' }), body },
+      ]);
+      const u = await s().addUser('keeper@example.com', 'h');
+      const inbox = await s().ensureMailbox(u.id, 'INBOX');
+      await s().appendMailboxMessage(inbox.id, { blobRef: 'db:IB', size: body.length, flags: [], internalDate: 1 });
+      const claimed = await s().claimDue('n1', 10, 1_000, 60_000);
+      await s().completeDeliveries(
+        claimed.map((r) => ({ recipientId: r.id, leaseOwner: 'n1', state: 'delivered' as const, reply: '250' })),
+        1_001,
+      );
+      const deleted = await s().deleteMessages(['IA', 'IB']);
+      expect(deleted).toEqual([
+        { id: 'IA', blobRef: 'db:IA', blobRemoved: true },
+        { id: 'IB', blobRef: 'db:IB' },
+      ]);
+      expect(await s().readInlineBody('IA')).toBeNull();
+      expect(await s().readInlineBody('IB')).toEqual(body);
+    });
   });
 }
 

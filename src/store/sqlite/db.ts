@@ -52,6 +52,8 @@ export class Db {
    * (SIGKILL) loses nothing either way, since the data is already in the OS.
    */
   relaxedWrite<T>(fn: () => T): T {
+    // Inside an open transaction it joins that one (the safety level cannot change there).
+    if (this.raw.inTransaction) return fn();
     this.stmt('PRAGMA synchronous = NORMAL').run();
     try {
       return this.inTransaction('BEGIN IMMEDIATE', fn);

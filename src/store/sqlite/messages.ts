@@ -69,6 +69,11 @@ export class Messages {
     return row?.data ?? null;
   }
 
+  /** Delete an inline body within the caller's transaction; true when there was one. */
+  dropBody(id: string): boolean {
+    return this.db.stmt('DELETE FROM blobs WHERE id = ?').run(id).changes > 0;
+  }
+
   /** Delete an inline body; relaxed, since clean-up redoes it if lost. */
   deleteBody(id: string): boolean {
     return this.db.relaxedWrite(() => this.db.stmt('DELETE FROM blobs WHERE id = ?').run(id).changes > 0);

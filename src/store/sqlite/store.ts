@@ -258,8 +258,17 @@ export class SqliteStore implements Store {
     return this.messages.recipients(messageId);
   }
 
-  async deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string }[]> {
-    return this.messages.deleteMany(ids);
+  async deleteMessages(ids: string[]): Promise<{ id: string; blobRef: string; blobRemoved?: boolean }[]> {
+    // One transaction for the envelopes and the inline bodies nothing else uses, instead of one
+    // more transaction per body; relaxed like the rest of clean-up, which redoes anything lost.
+    return this.db.relaxedWrite(() =>
+      this.messages.deleteMany(ids).map((d) => {
+        const inline = d.blobRef === `db:${d.id}` && !this.mailboxes.referencesBlob(d.blobRef);
+        if (!inline) return d;
+        this.messages.dropBody(d.id);
+        return { ...d, blobRemoved: true };
+      }),
+    );
   }
 
   async deleteMessage(id: string): Promise<string | null> {
