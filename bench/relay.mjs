@@ -38,6 +38,8 @@ injection to the last message at the sink.
   --timeout SECONDS    give up on one run after this long (default 600)
   --no-postfix         measure mailroom only
   --profile DIR        run mailroom with node --cpu-prof, writing the profile into DIR
+  --dist DIR           run the mailroom built in DIR (default: this checkout's dist/), e.g. to
+                       compare with an older build
   --tmpdir DIR         where the temporary directories go (default ${os.tmpdir()})
   --json               print the results as JSON on stdout instead of the table
   --no-write           do not update docs/benchmarks.md or bench/results/
@@ -72,6 +74,7 @@ function parseOptions(argv) {
         timeout: { type: 'string', default: '600' },
         'no-postfix': { type: 'boolean', default: false },
         profile: { type: 'string' },
+        dist: { type: 'string' },
         tmpdir: { type: 'string', default: os.tmpdir() },
         json: { type: 'boolean', default: false },
         'no-write': { type: 'boolean', default: false },
@@ -95,6 +98,7 @@ function parseOptions(argv) {
     timeoutMs: positiveInt(values.timeout, '--timeout') * 1000,
     postfix: !values['no-postfix'],
     profile: values.profile ? path.resolve(values.profile) : null,
+    dist: path.resolve(values.dist ?? path.join(repoRoot, 'dist')),
     tmpdir: path.resolve(values.tmpdir),
     json: values.json,
     write: !values['no-write'],
@@ -134,7 +138,7 @@ function mailroomAccounting(dbPath) {
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
-  const mainJs = path.join(repoRoot, 'dist', 'cli', 'main.js');
+  const mainJs = path.join(opts.dist, 'cli', 'main.js');
   if (!fs.existsSync(mainJs)) fail(`${mainJs} is missing: run \`npm run build\` first (or use \`npm run bench\`)`);
   const source = findBinary('smtp-source', ['/usr/sbin/smtp-source', '/usr/bin/smtp-source']);
   const sinkBin = findBinary('smtp-sink', ['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink']);
@@ -168,6 +172,7 @@ async function main() {
   fs.mkdirSync(mrDir);
   const mr = await startMailroom({
     repoRoot,
+    dist: opts.dist,
     dir: mrDir,
     user: null,
     nodeArgs: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', opts.profile] : [],
@@ -244,8 +249,9 @@ async function main() {
       const r = await relay(server, opts.messages);
       runs[server.name].push(r);
       const own = server.name === 'mailroom' ? r.cpu?.mailroom : r.cpu?.postfix;
+      const perMessage = own == null ? '?' : ((own / 100) * r.seconds * 1000) / opts.messages;
       progress(
-        `${server.name.padEnd(8)} run ${run + 1}/${opts.runs}: ${opts.messages} msgs at the sink in ${r.seconds.toFixed(2)} s = ${rate(r.rate)} msg/s (injected in ${r.injectSeconds.toFixed(2)} s), ${server.name} CPU ${pctText(own)}, sink ${pctText(r.cpu?.sink)}, smtp-source ${pctText(r.cpu?.smtpSource)}, other ${pctText(r.cpu?.other)}`,
+        `${server.name.padEnd(8)} run ${run + 1}/${opts.runs}: ${opts.messages} msgs at the sink in ${r.seconds.toFixed(2)} s = ${rate(r.rate)} msg/s (injected in ${r.injectSeconds.toFixed(2)} s), ${server.name} CPU ${pctText(own)} (${typeof perMessage === 'number' ? perMessage.toFixed(2) : perMessage} ms/msg), sink ${pctText(r.cpu?.sink)}, smtp-source ${pctText(r.cpu?.smtpSource)}, other ${pctText(r.cpu?.other)}`,
       );
     }
   }
@@ -279,6 +285,11 @@ async function main() {
           ...stats(runs[name], 'rate'),
           inject: stats(runs[name], 'injectRate'),
           cpuPercent: medianOf(runs[name].map((r) => r.cpu?.[name])),
+          cpuMsPerMessage: medianOf(
+            runs[name].map((r) =>
+              r.cpu?.[name] == null ? null : ((r.cpu[name] / 100) * r.seconds * 1000) / opts.messages,
+            ),
+          ),
           sinkCpuPercent: medianOf(runs[name].map((r) => r.cpu?.sink)),
           sourceCpuPercent: medianOf(runs[name].map((r) => r.cpu?.smtpSource)),
           otherCpuPercent: medianOf(runs[name].map((r) => r.cpu?.other)),

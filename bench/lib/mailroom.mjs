@@ -32,11 +32,11 @@ function runCli(main, args, { input, cwd }) {
 /**
  * Write a config into `dir`, create the recipient, start the server and wait for its greeting.
  * `overrides` replace top-level config keys; `user` is the local user to create (null: none);
- * `nodeArgs` go to node before the script (e.g. `--cpu-prof`).
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof`); `dist` is the build to run.
  * Returns what the benchmark needs to drive, observe and stop it.
  */
-export async function startMailroom({ repoRoot, dir, overrides = {}, user = RECIPIENT, nodeArgs = [] }) {
-  const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
+export async function startMailroom({ repoRoot, dist, dir, overrides = {}, user = RECIPIENT, nodeArgs = [] }) {
+  const main = path.join(dist ?? path.join(repoRoot, 'dist'), 'cli', 'main.js');
   const port = await freePort();
   const dataDir = path.join(dir, 'data');
   const config = {

@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { SharedSync } from '../shared-sync.js';
+import { Checkpointer } from './checkpointer.js';
+
+/** SQLite's own automatic checkpoint threshold (pages), used when no background checkpointer runs. */
+const AUTO_CHECKPOINT_PAGES = 1000;
+/** While the background checkpointer runs: the writer checkpoints only if it falls far behind. */
+const FALLBACK_CHECKPOINT_PAGES = 10_000;
 
 export type Statement = Database.Statement<unknown[], unknown>;
 
@@ -11,6 +17,8 @@ export class Db {
   private walFd: number | null = null;
   /** One fdatasync of the WAL serves every commit that finished before it started. */
   private readonly wal: SharedSync;
+  private checkpointer: Checkpointer | null = null;
+  private checkpointsStopped = false;
 
   /** Open (creating if needed) the database at `path`; ':memory:' for a private in-memory one. */
   constructor(readonly path: string) {
@@ -69,9 +77,32 @@ export class Db {
    * so a burst of transactions costs one or two fsyncs (group commit).
    */
   async durableWrite<T>(fn: () => T): Promise<T> {
+    this.startCheckpoints();
     const result = this.relaxedWrite(fn);
     if (this.path !== ':memory:') await this.wal.sync();
     return result;
+  }
+
+  /**
+   * Hand WAL checkpoints to a worker thread, from the first durable write on (a process that
+   * makes mail durable is a server under load; short CLI commands keep SQLite's own).
+   */
+  private startCheckpoints(): void {
+    if (this.checkpointer || this.checkpointsStopped || this.path === ':memory:' || !this.raw.open) return;
+    this.checkpointer = new Checkpointer(this.path, () => {
+      if (this.raw.open) this.raw.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+    });
+    this.raw.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  }
+
+  /** Stop the background checkpointer, so this connection is the last one and close() cleans up. */
+  async stopCheckpoints(): Promise<void> {
+    this.checkpointsStopped = true;
+    const c = this.checkpointer;
+    this.checkpointer = null;
+    if (!c) return;
+    await c.close();
+    if (this.raw.open) this.raw.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
   }
 
   private fdatasyncWal(file: string): Promise<void> {

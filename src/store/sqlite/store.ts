@@ -105,6 +105,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.db.stopCheckpoints();
     this.db.close();
   }
 
