@@ -204,8 +204,11 @@ async function main() {
   const load = { size: opts.size, from: `bench@${DOMAIN}`, to: `user@${REMOTE_DOMAIN}`, helo: `client.${DOMAIN}` };
 
   // Both servers are counted during every run: an idle one should cost nothing.
+  // mailroomMain is the event-loop thread alone (/proc/PID/task/PID), the one that limits it.
   const snapshot = () =>
-    cpuSnapshot({ sink: sink.child.pid, mailroom: mr.child.pid }, pf ? { postfix: pf.masterPid } : {});
+    cpuSnapshot({ sink: sink.child.pid, mailroom: mr.child.pid }, pf ? { postfix: pf.masterPid } : {}, {
+      mailroomMain: `${mr.child.pid}/task/${mr.child.pid}`,
+    });
 
   /** Inject `messages` into `server` and wait until the sink has them all. */
   const relay = async (server, messages) => {
@@ -251,7 +254,7 @@ async function main() {
       const own = server.name === 'mailroom' ? r.cpu?.mailroom : r.cpu?.postfix;
       const perMessage = own == null ? '?' : ((own / 100) * r.seconds * 1000) / opts.messages;
       progress(
-        `${server.name.padEnd(8)} run ${run + 1}/${opts.runs}: ${opts.messages} msgs at the sink in ${r.seconds.toFixed(2)} s = ${rate(r.rate)} msg/s (injected in ${r.injectSeconds.toFixed(2)} s), ${server.name} CPU ${pctText(own)} (${typeof perMessage === 'number' ? perMessage.toFixed(2) : perMessage} ms/msg), sink ${pctText(r.cpu?.sink)}, smtp-source ${pctText(r.cpu?.smtpSource)}, other ${pctText(r.cpu?.other)}`,
+        `${server.name.padEnd(8)} run ${run + 1}/${opts.runs}: ${opts.messages} msgs at the sink in ${r.seconds.toFixed(2)} s = ${rate(r.rate)} msg/s (injected in ${r.injectSeconds.toFixed(2)} s), ${server.name} CPU ${pctText(own)} (${typeof perMessage === 'number' ? perMessage.toFixed(2) : perMessage} ms/msg${server.name === 'mailroom' ? `, event loop ${pctText(r.cpu?.mailroomMain)} = ${((((r.cpu?.mailroomMain ?? 0) / 100) * r.seconds * 1000) / opts.messages).toFixed(2)} ms/msg` : ''}), sink ${pctText(r.cpu?.sink)}, smtp-source ${pctText(r.cpu?.smtpSource)}, other ${pctText(r.cpu?.other)}`,
       );
     }
   }
@@ -285,6 +288,7 @@ async function main() {
           ...stats(runs[name], 'rate'),
           inject: stats(runs[name], 'injectRate'),
           cpuPercent: medianOf(runs[name].map((r) => r.cpu?.[name])),
+          mainThreadPercent: name === 'mailroom' ? medianOf(runs[name].map((r) => r.cpu?.mailroomMain)) : null,
           cpuMsPerMessage: medianOf(
             runs[name].map((r) =>
               r.cpu?.[name] == null ? null : ((r.cpu[name] / 100) * r.seconds * 1000) / opts.messages,

@@ -259,9 +259,10 @@ export function treeCpuSeconds(pid) {
 /**
  * CPU seconds used so far by: the whole machine (all cores, from /proc/stat), the given
  * processes, this process, and this process's children that have exited and been reaped
- * (smtp-source runs). `trees` are counted with their descendants. null where /proc is unavailable.
+ * (smtp-source runs). `trees` are counted with their descendants; `parts` are threads of a process
+ * already counted (`PID/task/TID`), reported on their own. null where /proc is unavailable.
  */
-export function cpuSnapshot(pids, trees = {}) {
+export function cpuSnapshot(pids, trees = {}, parts = {}) {
   try {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal: busy is user to softirq without idle and
@@ -277,6 +278,7 @@ export function cpuSnapshot(pids, trees = {}) {
         ...Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]),
         ...Object.entries(trees).map(([name, pid]) => [name, treeCpuSeconds(pid) ?? 0]),
       ]),
+      parts: Object.fromEntries(Object.entries(parts).map(([name, id]) => [name, cpuSeconds(id) ?? 0])),
     };
   } catch {
     return null;
@@ -297,6 +299,7 @@ export function cpuShares(before, after, seconds) {
     out[name] = share(d);
     known += d;
   }
+  for (const name of Object.keys(after.parts ?? {})) out[name] = share(after.parts[name] - before.parts[name]);
   const source = after.reapedChildren - before.reapedChildren;
   out.smtpSource = share(source);
   known += source;

@@ -67,12 +67,27 @@ export class Connection {
     if (!this.alive) return;
     // Counted first: a server may answer (and hang up) before it has read everything.
     this.outstanding += replies;
-    for (const piece of pieces) {
-      if (!this.alive) return;
-      if (piece.length > 0) this.socket.write(piece);
-      while (this.socket.writableNeedDrain && this.alive) {
-        await this.waitEvent(timeoutMs, 'sending message data', 'drain');
+    // Pieces go out corked, so a body and its terminating "." cost one writev rather than a
+    // write each; the cork is lifted whenever the socket wants to drain.
+    let corked = false;
+    try {
+      for (const piece of pieces) {
+        if (!this.alive) return;
+        if (piece.length === 0) continue;
+        if (!corked) {
+          this.socket.cork();
+          corked = true;
+        }
+        this.socket.write(piece);
+        if (!this.socket.writableNeedDrain) continue;
+        this.socket.uncork();
+        corked = false;
+        while (this.socket.writableNeedDrain && this.alive) {
+          await this.waitEvent(timeoutMs, 'sending message data', 'drain');
+        }
       }
+    } finally {
+      if (corked) this.socket.uncork();
     }
   }
 
