@@ -21,6 +21,7 @@ function rows(results) {
       range(s.inject),
       pct(s.cpuPercent),
       s.cpuMsPerMessage == null ? '–' : s.cpuMsPerMessage.toFixed(2),
+      pct(s.mainThreadPercent),
       pct(s.sinkCpuPercent),
       pct(s.sourceCpuPercent),
       pct(s.otherCpuPercent),
@@ -35,6 +36,7 @@ const HEADER = [
   'injection msg/s',
   'relay CPU',
   'relay CPU ms/msg',
+  'event-loop thread CPU',
   'smtp-sink CPU',
   'smtp-source CPU',
   'other CPU',
@@ -109,8 +111,9 @@ to end). Last run: ${time}, ${o.runs} run${o.runs === 1 ? '' : 's'} of ${o.messa
   (\`process.hrtime\`): *end to end*. *Injection* is spawning smtp-source to its exit (every \`250\`
   received). ${o.warmup} warm-up messages go through each relay first; the runs alternate which relay goes
   first; the tables show median (min–max). *CPU* columns are user + system time over the end-to-end
-  time, 100% = one core; Postfix's includes every daemon (master and its children), *other* is the rest of
-  the machine (\`/proc/stat\`) minus both relays, sink, smtp-source and the benchmark process.
+  time, 100% = one core; Postfix's includes every daemon (master and its children); *event-loop thread* is
+  mailroom's main thread alone (\`/proc/PID/task/PID\`), the rest being SQLite's fsyncs and checkpoints, the
+  garbage collector and the thread pool; *other* is the rest of the machine (\`/proc/stat\`) minus both relays, sink, smtp-source and the benchmark process.
 - **Accounting**: at the end the sink must have received exactly as many messages as both relays accepted
   (none lost, none twice), and every recipient in mailroom's store must be \`delivered\`.
 
