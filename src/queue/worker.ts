@@ -42,6 +42,8 @@ export interface DeliveryNotice {
 
 const WAKE_DELAY_MS = 5;
 const CLEANUP_BATCH = 100;
+/** A claim for fewer than a quarter of queue.concurrency waits at most this long for more places. */
+const CLAIM_INTERVAL_MS = 20;
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
@@ -53,6 +55,9 @@ export class QueueWorker {
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
+  private claimTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last claim (a real clock: this only paces work, it means nothing to the queue). */
+  private lastClaimAt = Number.NEGATIVE_INFINITY;
   private ticking = false;
   private again = false;
   private stopped = true;
@@ -93,6 +98,8 @@ export class QueueWorker {
     this.cleanupTimer = null;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
+    if (this.claimTimer) clearTimeout(this.claimTimer);
+    this.claimTimer = null;
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.flushResults();
     await this.cleanup();
@@ -105,11 +112,17 @@ export class QueueWorker {
 
   private async tick(): Promise<void> {
     this.ticking = true;
+    let postponed = false;
     try {
       do {
         this.again = false;
         const free = this.opts.queue.concurrency - this.inflight;
         if (free <= 0 || this.stopped) break;
+        if (this.postponeClaim(free)) {
+          postponed = true;
+          break;
+        }
+        this.lastClaimAt = performance.now();
         const claimed = await this.opts.store.claimDue(this.opts.node, free, this.now(), this.opts.queue.lease);
         // Recipients of one message at one domain travel together (one SMTP transaction).
         const groups = new Map<string, Recipient[]>();
@@ -134,7 +147,28 @@ export class QueueWorker {
     } finally {
       this.ticking = false;
     }
-    await this.scheduleNext();
+    // A postponed claim has its own timer; the due-time query can wait for it.
+    if (!postponed) await this.scheduleNext();
+  }
+
+  /**
+   * A claim is a write transaction whatever its size: while most places are taken, wait until a
+   * quarter of queue.concurrency is free (or CLAIM_INTERVAL_MS has passed since the last claim)
+   * rather than claim one recipient per finished delivery. True when this claim should wait.
+   */
+  private postponeClaim(free: number): boolean {
+    const batch = Math.max(1, Math.floor(this.opts.queue.concurrency / 4));
+    if (free >= batch) return false;
+    const since = performance.now() - this.lastClaimAt;
+    if (since >= CLAIM_INTERVAL_MS) return false;
+    if (!this.claimTimer) {
+      this.claimTimer = setTimeout(() => {
+        this.claimTimer = null;
+        this.wake();
+      }, CLAIM_INTERVAL_MS - since);
+      this.claimTimer.unref();
+    }
+    return true;
   }
 
   private launch(group: Recipient[], message: Promise<Message | null>): void {
