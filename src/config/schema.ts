@@ -352,6 +352,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    imap: z
+      .object({
+        /** Allow LOGIN and AUTHENTICATE without TLS from loopback clients (127.0.0.0/8, ::1). */
+        plaintextOnLoopback: z.boolean().default(false),
+        /** Close a connection (IDLE included) silent this long; RFC 9051 asks for at least 30 minutes. */
+        idleTimeout: duration.default(1_800_000),
+        /** Longest command (lines and small literals together), octets; APPEND literals follow limits.messageSize. */
+        commandSize: byteSize.default(65_536),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

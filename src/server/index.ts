@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { ImapListener } from '../imap/index.js';
 import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
@@ -117,6 +118,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const smtpListeners: SmtpListener[] = [];
     const bound: RunningServer['listeners'] = [];
     const pop3Listeners: Pop3Listener[] = [];
+    const imapListeners: ImapListener[] = [];
     const maildropLocks = new MaildropLocks();
     for (const l of config.listeners) {
       if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
@@ -140,7 +142,40 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           bound.push({ protocol: l.protocol, ...addr });
           logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
         } catch (err) {
-          await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
+          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+          throw new Error(
+            `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
+              'free the port or change listeners in the config',
+          );
+        }
+        continue;
+      }
+      if (l.protocol === 'imap' || l.protocol === 'imaps') {
+        const imap = new ImapListener({
+          role: l.protocol,
+          address: l.address,
+          port: l.port,
+          tls,
+          limiter,
+          idleTimeout: config.imap.idleTimeout,
+          commandSize: config.imap.commandSize,
+          logger: logger.child({ component: 'imap' }),
+          deps: {
+            hostname: config.hostname,
+            store,
+            mailboxes,
+            auth,
+            messageSize: config.limits.messageSize,
+            plaintextOnLoopback: config.imap.plaintextOnLoopback,
+          },
+        });
+        try {
+          const addr = await imap.listen();
+          imapListeners.push(imap);
+          bound.push({ protocol: l.protocol, ...addr });
+          logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
+        } catch (err) {
+          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
           throw new Error(
             `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
               'free the port or change listeners in the config',
@@ -184,7 +219,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         bound.push({ protocol: l.protocol, ...addr });
         logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
       } catch (err) {
-        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
+        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
         throw new Error(
           `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
             'free the port or change listeners in the config',
@@ -198,9 +233,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       stopping ??= (async () => {
         logger.info({ reason }, 'draining');
         clearInterval(pruneTimer);
-        for (const s of [...smtpListeners, ...pop3Listeners]) s.drain();
-        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
-        await Promise.all([...smtpListeners, ...pop3Listeners].map((s) => s.close()));
+        for (const s of [...smtpListeners, ...pop3Listeners, ...imapListeners]) s.drain();
+        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
+        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
         await queue.stop();
         await transports.cache.close();
         await timeline.flush();

@@ -1,0 +1,2 @@
+export { ImapListener, type ImapListenerOptions } from './listener.js';
+export { type ImapDeps, ImapSession } from './session.js';
