@@ -172,12 +172,25 @@ export class ImapConnection {
   }
 
   private async write(out: Out[]): Promise<void> {
+    // Small pieces are gathered into larger writes: a FETCH of 10,000 messages is 40,000 strings.
+    let batch: (string | Buffer)[] = [];
+    let batchSize = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const data = Buffer.concat(batch.map((b) => (typeof b === 'string' ? Buffer.from(b, 'utf8') : b)));
+      batch = [];
+      batchSize = 0;
+      if (!this.socket.write(data)) await this.drained();
+    };
     for (const item of out) {
       if (this.closed) return;
       if (typeof item === 'string' || Buffer.isBuffer(item)) {
-        if (!this.socket.write(item)) await this.drained();
+        batch.push(item);
+        batchSize += item.length;
+        if (batchSize >= 65_536) await flush();
         continue;
       }
+      await flush();
       this.socket.write(`{${item.size}}\r\n`);
       let sent = 0;
       for await (const chunk of item.open()) {
@@ -188,6 +201,7 @@ export class ImapConnection {
       // A literal shorter than announced would turn the rest of the stream into garbage.
       if (sent !== item.size) throw new Error(`body stream ended at ${sent} of ${item.size} octets`);
     }
+    if (!this.closed) await flush();
   }
 
   private drained(): Promise<void> {

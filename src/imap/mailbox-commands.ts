@@ -120,8 +120,9 @@ async function select(ctx: SessionContext, c: Extract<ImapCommand, { name: 'SELE
   out.push(
     `* OK [UIDVALIDITY ${box.uidValidity}] UIDs valid\r\n`,
     `* OK [UIDNEXT ${box.uidNext}] Predicted next UID\r\n`,
-    `* OK [HIGHESTMODSEQ ${box.highestModseq}] Highest\r\n`,
   );
+  // Like Dovecot, only to clients that use CONDSTORE (ENABLE, or a SELECT/EXAMINE parameter).
+  if (ctx.condstore) out.push(`* OK [HIGHESTMODSEQ ${box.highestModseq}] Highest\r\n`);
   if (c.qresync && c.qresync.uidValidity === box.uidValidity) {
     const known = c.qresync.knownUids;
     const vanished = (await mailboxes.expungedSince(box.id, c.qresync.modseq)).filter(

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SaslMechanism } from '../auth/index.js';
+import type { SaslMechanism, SaslStep } from '../auth/index.js';
 import { MailboxError, type MailboxService } from '../mailbox/index.js';
 import type { AuthThrottle } from '../policy/index.js';
 import type { Store, User } from '../store/index.js';
@@ -97,7 +97,8 @@ export class ImapSession {
   private condstore = false;
   private qresync = false;
   private readonly origin = {};
-  private sasl: { tag: string; mechanism: SaslMechanism; final: boolean } | null = null;
+  /** A SASL exchange in progress; `user` is set once it succeeded and only the client's empty line is awaited. */
+  private sasl: { tag: string; mechanism: SaslMechanism; user: string | null } | null = null;
   private idleTag: string | null = null;
 
   constructor(
@@ -288,7 +289,7 @@ export class ImapSession {
     const mechanism = this.deps.auth.create('PLAIN');
     if (!mechanism) return tagged(tag, 'NO', 'Authentication is not available.');
     const initial = Buffer.from(`\0${username}\0${password}`, 'utf8');
-    this.sasl = { tag, mechanism, final: false };
+    this.sasl = { tag, mechanism, user: null };
     return this.saslResult(tag, username, () => mechanism.start(initial));
   }
 
@@ -314,7 +315,7 @@ export class ImapSession {
         return tagged(tag, 'BAD', 'Invalid base64 data in initial response.');
       data = initial === '=' ? Buffer.alloc(0) : Buffer.from(initial, 'base64');
     }
-    this.sasl = { tag, mechanism, final: false };
+    this.sasl = { tag, mechanism, user: null };
     return this.saslResult(tag, null, () => mechanism.start(data));
   }
 
@@ -326,10 +327,11 @@ export class ImapSession {
       this.sasl = null;
       return tagged(sasl.tag, 'BAD', 'Authentication aborted by client.');
     }
-    if (sasl.final) {
-      // The empty line after our SCRAM server-final message.
+    if (sasl.user !== null) {
+      // The empty line after our SCRAM server-final message (RFC 9051 6.2.2).
       this.sasl = null;
-      return this.loggedIn(sasl.tag, sasl.final ? (this.pendingUser ?? '') : '');
+      if (line !== '') return tagged(sasl.tag, 'BAD', 'Expected an empty response.');
+      return this.loggedIn(sasl.tag, sasl.user);
     }
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(line)) {
       this.sasl = null;
@@ -338,13 +340,7 @@ export class ImapSession {
     return this.saslResult(sasl.tag, null, () => sasl.mechanism.step(Buffer.from(line, 'base64')));
   }
 
-  private pendingUser: string | null = null;
-
-  private async saslResult(
-    tag: string,
-    claimed: string | null,
-    run: () => Promise<import('../auth/index.js').SaslStep>,
-  ): Promise<Step> {
+  private async saslResult(tag: string, claimed: string | null, run: () => Promise<SaslStep>): Promise<Step> {
     const ip = this.info.remoteAddress;
     const throttle = this.deps.auth.throttle;
     const before = await throttle.before(ip, claimed);
@@ -364,8 +360,7 @@ export class ImapSession {
       return tagged(tag, 'NO', '[AUTHENTICATIONFAILED] Authentication failed.');
     }
     if (step.final && step.final.length > 0) {
-      this.sasl = { tag, mechanism: this.sasl!.mechanism, final: true };
-      this.pendingUser = step.user;
+      this.sasl = { tag, mechanism: this.sasl!.mechanism, user: step.user };
       return { out: [`+ ${step.final.toString('base64')}\r\n`], next: 'auth' };
     }
     this.sasl = null;

@@ -116,7 +116,13 @@ export function parseCommand(parts: CommandParts): ParseResult {
     t.sp();
     return { ok: true, tag, command: parseBody(t) };
   } catch (err) {
-    if (err instanceof ParseError) return { ok: false, tag, text: `Error in IMAP command: ${err.message}` };
+    if (err instanceof ParseError) {
+      // Named like Dovecot's replies: "Error in IMAP command FETCH: Invalid messageset".
+      const m = /^ (?:UID )?([A-Za-z]{1,20})(?=[ ]|$)/i.exec(first.slice(tag.length));
+      const prefix = /^ UID /i.test(first.slice(tag.length)) ? 'UID ' : '';
+      const name = m ? ` ${prefix}${m[1]!.toUpperCase()}` : '';
+      return { ok: false, tag, text: `Error in IMAP command${name}: ${err.message}` };
+    }
     if (err instanceof BadCharsetError) return { ok: false, tag, text: 'Unsupported charset', badCharset: true };
     throw err;
   }
@@ -130,7 +136,7 @@ function parseBody(t: Tokens): ImapCommand {
     uid = true;
     name = t.name('a command name after UID').toUpperCase();
     if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(name))
-      throw new ParseError(`Unknown UID command ${name.slice(0, 20)}`);
+      throw new ParseError('Unknown command');
   }
   if (NO_ARGS.has(name)) {
     if (uid && name === 'EXPUNGE') {
@@ -146,7 +152,7 @@ function parseBody(t: Tokens): ImapCommand {
     t.end();
     return { name };
   }
-  if (!WITH_ARGS.has(name)) throw new ParseError(`Unknown command ${name.slice(0, 20)}`);
+  if (!WITH_ARGS.has(name)) throw new ParseError('Unknown command');
   t.sp();
   const command = parseArgs(name, uid, t);
   t.end();
@@ -229,7 +235,7 @@ function parseArgs(name: string, uid: boolean, t: Tokens): ImapCommand {
       return { name, capabilities };
     }
     default:
-      throw new ParseError(`Unknown command ${name.slice(0, 20)}`);
+      throw new ParseError('Unknown command');
   }
 }
 
