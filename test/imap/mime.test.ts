@@ -89,9 +89,9 @@ describe('MIME structure', () => {
     const root = parseMessage(multi);
     expect(root.children).toHaveLength(3);
     const bs = renderBodyStructure(root, true);
-    expect(bs).toContain('("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 10 1 NIL NIL NIL NIL)');
+    expect(bs).toContain('("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 10 0 NIL NIL NIL NIL)');
     expect(bs).toContain('"alternative" ("boundary" "YY") NIL NIL NIL)');
-    expect(bs).toContain('("text" "html" NIL NIL NIL "base64" 12 1 NIL NIL NIL NIL)');
+    expect(bs).toContain('("text" "html" NIL NIL NIL "base64" 12 0 NIL NIL NIL NIL)');
     expect(bs).toContain('"message" "rfc822" NIL NIL NIL "7bit"');
     expect(bs).toContain('("attachment" ("filename" "inner.eml"))');
     expect(bs.endsWith('"mixed" ("boundary" "XX") NIL NIL NIL)')).toBe(true);

@@ -127,8 +127,8 @@ function countLines(buf: Buffer, start: number, end: number): number {
     n++;
     pos = buf.indexOf(0x0a, pos + 1);
   }
-  // A last line without its line break still counts.
-  if (end > start && buf[end - 1] !== 0x0a) n++;
+  // Line breaks are counted, like Dovecot: a last line without one (the CRLF before a boundary
+  // belongs to the boundary) does not count.
   return n;
 }
 

@@ -121,7 +121,7 @@ export function parseCommand(parts: CommandParts): ParseResult {
       const m = /^ (?:UID )?([A-Za-z]{1,20})(?=[ ]|$)/i.exec(first.slice(tag.length));
       const prefix = /^ UID /i.test(first.slice(tag.length)) ? 'UID ' : '';
       const name = m ? ` ${prefix}${m[1]!.toUpperCase()}` : '';
-      return { ok: false, tag, text: `Error in IMAP command${name}: ${err.message}` };
+      return { ok: false, tag, text: `Error in IMAP command${name}: ${err.message.replace(/\.?$/, '.')}` };
     }
     if (err instanceof BadCharsetError) return { ok: false, tag, text: 'Unsupported charset', badCharset: true };
     throw err;
