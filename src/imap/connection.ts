@@ -91,6 +91,8 @@ export class ImapConnection {
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    // Only silence counts as inactivity: no time-out while a command runs or its answer is sent.
+    if (this.timer) clearTimeout(this.timer);
     try {
       while (this.queue.length > 0 && !this.closed) {
         const ev = this.queue.shift()!;
@@ -105,6 +107,7 @@ export class ImapConnection {
       this.socket.destroy();
     } finally {
       this.running = false;
+      if (!this.closed) this.touch();
     }
   }
 
