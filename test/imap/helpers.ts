@@ -97,7 +97,7 @@ export class RawImap {
   private async waitData(): Promise<void> {
     if (this.closed) throw new Error(`connection closed; unread: ${this.buf.toString()}`);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out; unread: ${this.buf.toString()}`)), 10_000);
+      const t = setTimeout(() => reject(new Error(`timed out; unread: ${this.buf.toString()}`)), 30_000);
       this.waiters.push(() => {
         clearTimeout(t);
         resolve();

@@ -80,3 +80,15 @@ describe('IMAP with large messages and limits', () => {
     }
   });
 });
+
+describe('IMAP at shutdown', () => {
+  it('says BYE to open connections when the server drains', async () => {
+    const s = await startImapServer();
+    const { c } = await RawImap.connect(imapPort(s));
+    await login(c);
+    const stopped = s.stop();
+    expect(await c.line()).toBe('* BYE Server shutting down.');
+    await stopped;
+    c.close();
+  });
+});

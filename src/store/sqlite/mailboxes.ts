@@ -206,10 +206,12 @@ export class Mailboxes {
   }
 
   setStructure(mailboxId: number, uid: number, structure: string): boolean {
-    return (
-      this.db
-        .stmt('UPDATE mailbox_messages SET structure = ? WHERE mailbox_id = ? AND uid = ?')
-        .run(structure, mailboxId, uid).changes > 0
+    // A cache that is recomputed when missing: not worth an fsync per message.
+    return this.db.relaxedWrite(
+      () =>
+        this.db
+          .stmt('UPDATE mailbox_messages SET structure = ? WHERE mailbox_id = ? AND uid = ?')
+          .run(structure, mailboxId, uid).changes > 0,
     );
   }
 
