@@ -7,6 +7,9 @@ export type MailboxChange =
   | { type: 'flags'; mailboxId: number; messages: MailboxMessage[]; origin?: unknown }
   | { type: 'expunge'; mailboxId: number; uids: number[]; modseq: number; origin?: unknown };
 
+/** The emitter key of listeners to every mailbox (mailbox ids are numbers, so it cannot clash). */
+const ALL = 'all';
+
 /** Called with each change of a mailbox a session listens to. */
 export type MailboxListener = (change: MailboxChange) => void;
 
@@ -32,9 +35,18 @@ export class MailboxNotifier {
     };
   }
 
+  /** Listen to every mailbox (background work such as indexing); returns the function that stops listening. */
+  subscribeAll(listener: MailboxListener): () => void {
+    this.emitter.on(ALL, listener);
+    return () => {
+      this.emitter.off(ALL, listener);
+    };
+  }
+
   /** Tell every listener of the mailbox; a listener that throws does not stop the others. */
   publish(change: MailboxChange): void {
-    for (const l of this.emitter.listeners(String(change.mailboxId)) as MailboxListener[]) {
+    const listeners = [...this.emitter.listeners(String(change.mailboxId)), ...this.emitter.listeners(ALL)];
+    for (const l of listeners as MailboxListener[]) {
       try {
         l(change);
       } catch {

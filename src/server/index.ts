@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
-import { ImapListener } from '../imap/index.js';
+import { ImapListener, StructureIndexer } from '../imap/index.js';
 import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
@@ -119,6 +119,10 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const bound: RunningServer['listeners'] = [];
     const pop3Listeners: Pop3Listener[] = [];
     const imapListeners: ImapListener[] = [];
+    // BODYSTRUCTURE and ENVELOPE of delivered mail are computed as it arrives, not on the first FETCH.
+    const indexer = config.listeners.some((l) => l.protocol === 'imap' || l.protocol === 'imaps')
+      ? new StructureIndexer(mailboxes, store, logger.child({ component: 'imap' }))
+      : null;
     const maildropLocks = new MaildropLocks();
     for (const l of config.listeners) {
       if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
@@ -237,6 +241,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
         await queue.stop();
+        await indexer?.close();
         await transports.cache.close();
         await timeline.flush();
         await store.close();

@@ -33,6 +33,14 @@ describe('IMAP session over a real socket', () => {
       return r.some((l) => /^\* [1-9]\d* EXISTS/.test(l)) ? r : null;
     }, 'message in INBOX');
     expect(sel.at(-1)).toMatch(/OK \[READ-WRITE\]/);
+    // The structure was computed at delivery, before any FETCH asked for it.
+    const { store } = t.server.resources;
+    const user = await store.getUser('alice@example.test');
+    const inbox = await store.getMailbox(user!.id, 'INBOX');
+    await waitFor(
+      async () => (await store.listMailboxMessages(inbox!.id))[0]?.structure,
+      'structure cached at delivery',
+    );
     const f = await c.cmd('FETCH 1 (UID FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
     expect(f[0]).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(\) ENVELOPE \(.*"first message"/);
     expect(f[0]).toContain('BODY[HEADER.FIELDS (SUBJECT)] {26}\r\nSubject: first message\r\n\r\n');
