@@ -198,3 +198,34 @@ describe('command reader', () => {
     expect(r.push(Buffer.from(`${'y'.repeat(3000)}\r\nb NOOP\r\n`))).toEqual([{ type: 'command', parts: ['b NOOP'] }]);
   });
 });
+
+describe('command reader, property', () => {
+  it('gives the same commands however the bytes are split', () => {
+    const commands = [
+      'a1 LOGIN {5}\r\nalice "pw"\r\n',
+      'a2 APPEND INBOX (\\Seen) {12+}\r\nSubject: x\r\n\r\n',
+      'a3 FETCH 1:* (FLAGS BODY.PEEK[HEADER])\r\n',
+      'a4 SEARCH CHARSET UTF-8 TEXT {5+}\r\ngrün\r\n',
+      'a5 NOOP\n',
+    ];
+    const input = Buffer.from(commands.join(''));
+    const limits = { commandSize: 10_000, appendSize: 10_000 };
+    const whole = new CommandReader(limits).push(input).filter((e) => e.type === 'command');
+    expect(whole).toHaveLength(5);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: input.length }), { maxLength: 12 }), (cuts) => {
+        const r = new CommandReader(limits);
+        const events = [];
+        let pos = 0;
+        for (const cut of [...cuts].sort((a, b) => a - b)) {
+          events.push(...r.push(input.subarray(pos, Math.max(pos, cut))));
+          pos = Math.max(pos, cut);
+        }
+        events.push(...r.push(input.subarray(pos)));
+        expect(events.filter((e) => e.type === 'command')).toEqual(whole);
+        expect(events.filter((e) => e.type === 'continue')).toHaveLength(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
