@@ -11,17 +11,33 @@ const STRUCTURE_VERSION = 1;
  * once from the body and stored, so later FETCH and SEARCH do not parse it again.
  */
 export async function structureOf(mailboxes: MailboxService, msg: MailboxMessage): Promise<MimePart> {
+  // A blob never changes, so its parsed tree can be shared by every message (and copy) that uses it.
+  const known = parsed.get(msg.blobRef);
+  if (known) return known;
+  let root: MimePart | null = null;
   if (msg.structure) {
     try {
       const cached = JSON.parse(msg.structure) as { v: number; root: MimePart };
-      if (cached.v === STRUCTURE_VERSION) return cached.root;
+      if (cached.v === STRUCTURE_VERSION) root = cached.root;
     } catch {
       // A damaged cache entry is recomputed below.
     }
   }
-  const root = parseMessage(await mailboxes.readBody(msg));
-  await storeStructure(mailboxes, msg, root);
+  if (!root) {
+    root = parseMessage(await mailboxes.readBody(msg));
+    await storeStructure(mailboxes, msg, root);
+  }
+  remember(msg.blobRef, root);
   return root;
+}
+
+/** Parsed trees by blob ref, oldest first; bounded so a huge mailbox cannot grow it without end. */
+const parsed = new Map<string, MimePart>();
+const PARSED_MAX = 20_000;
+
+function remember(blobRef: string, root: MimePart): void {
+  parsed.set(blobRef, root);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
 }
 
 /** Write a computed structure to the cache (also at APPEND, when the body is at hand). */

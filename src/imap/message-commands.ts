@@ -6,6 +6,7 @@ import { fetchResponse, setsSeen, UnknownCteError } from './fetch.js';
 import { flagList, hasFlag, invalidFlag } from './flags.js';
 import { mailboxName } from './mailbox-commands.js';
 import type { ImapCommand } from './parser/command.js';
+import { formatDateTime } from './parser/dates.js';
 import { formatSequenceSet, type SequenceSet, selectFromSet } from './parser/sequence.js';
 import { matches } from './search.js';
 import type { SelectedMailbox } from './selected.js';
@@ -112,6 +113,16 @@ async function fetch(ctx: SessionContext, sel: SelectedMailbox, c: Extract<ImapC
       for (const m of r.changed) seenNow.add(m.uid);
     }
   }
+  if (c.atts.every((a) => CHEAP.has(a.type))) {
+    // Flags and sizes only (a client syncing a large mailbox): one line per message, built at once.
+    const wants = new Set(c.atts.map((a) => a.type));
+    for (const m of messages) {
+      const seq = sel.seqOf(m.uid);
+      if (seq === 0) continue;
+      out.push(`* ${seq} FETCH (${cheapItems(m, wants, c.uid, ctx.condstore, seenNow.has(m.uid))})\r\n`);
+    }
+    return ok('Fetch completed.', out);
+  }
   try {
     for (const m of messages) {
       const seq = sel.seqOf(m.uid);
@@ -134,6 +145,19 @@ async function fetch(ctx: SessionContext, sel: SelectedMailbox, c: Extract<ImapC
     throw err;
   }
   return ok('Fetch completed.', out);
+}
+
+/** FETCH items answered from the message row alone. */
+const CHEAP = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
+
+function cheapItems(m: MailboxMessage, wants: Set<string>, uid: boolean, condstore: boolean, seen: boolean): string {
+  const items: string[] = [];
+  if (uid || wants.has('UID')) items.push(`UID ${m.uid}`);
+  if (wants.has('FLAGS') || seen) items.push(`FLAGS ${flagList(m.flags)}`);
+  if (wants.has('INTERNALDATE')) items.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`);
+  if (wants.has('RFC822.SIZE')) items.push(`RFC822.SIZE ${m.size}`);
+  if (condstore || wants.has('MODSEQ')) items.push(`MODSEQ (${m.modseq})`);
+  return items.join(' ');
 }
 
 async function store(ctx: SessionContext, sel: SelectedMailbox, c: Extract<ImapCommand, { name: 'STORE' }>) {
