@@ -238,7 +238,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         logger.info({ reason }, 'draining');
         clearInterval(pruneTimer);
         for (const s of [...smtpListeners, ...pop3Listeners, ...imapListeners]) s.drain();
-        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)));
+        await Promise.all(
+          [...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)),
+        );
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
         await queue.stop();
         await indexer?.close();
