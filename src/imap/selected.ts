@@ -119,7 +119,7 @@ export class SelectedMailbox {
     if (this.pendingNew.size > 0) {
       const added = [...this.pendingNew.keys()].filter((u) => u > this.maxUid).sort((a, b) => a - b);
       this.pendingNew.clear();
-      if (added.length > 0 || (opts.expunges && out.length > 0)) {
+      if (added.length > 0) {
         this.uids.push(...added);
         out.push(`* ${this.uids.length} EXISTS`);
       }

@@ -69,4 +69,22 @@ describe('IMAP change notices', () => {
     a.close();
     b.close();
   });
+
+  it('holds back EXPUNGE during FETCH by sequence number, and sends it after NOOP', async () => {
+    await relayThrough(t, 'sender@example.net', 'alice@example.test', 'held 1');
+    await relayThrough(t, 'sender@example.net', 'alice@example.test', 'held 2');
+    const a = await selectInbox('alice@example.test');
+    const b = await selectInbox('alice@example.test');
+    // '* SEARCH 1 2 ...': how many messages A sees.
+    const exists = (await a.cmd('SEARCH ALL'))[0]!.split(' ').length - 2;
+    await b.cmd('NOOP');
+    await b.cmd(`STORE ${exists} +FLAGS.SILENT (\\Deleted)`);
+    await b.cmd('EXPUNGE');
+    const fetch = await a.cmd('FETCH 1:* (FLAGS)');
+    expect(fetch.some((l) => l.endsWith('EXPUNGE'))).toBe(false);
+    expect(fetch.filter((l) => l.includes(' FETCH '))).toHaveLength(exists);
+    expect(await a.cmd('NOOP')).toEqual([`* ${exists} EXPUNGE`, expect.stringMatching(/OK NOOP completed/)]);
+    a.close();
+    b.close();
+  });
 });
