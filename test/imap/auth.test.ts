@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScramClient } from '../helpers/scram-client.js';
 import type { TestServer } from '../helpers/server.js';
@@ -100,6 +101,49 @@ describe('IMAP hostile input', () => {
       expect((await c.cmd(line)).at(-1), line).toMatch(/^t\d+ BAD /);
     }
     expect((await c.cmd('SEARCH CHARSET ISO-2022-JP ALL')).at(-1)).toMatch(/NO \[BADCHARSET \(US-ASCII UTF-8\)\]/);
+    expect(await c.cmd('NOOP')).toEqual([expect.stringMatching(/OK NOOP completed/)]);
+    c.close();
+  });
+
+  it('survives random command lines in every state', async () => {
+    const { c } = await RawImap.connect(imapPort(t, 'imaps'), { tls: true });
+    const lines = fc.sample(
+      fc.array(
+        fc.constantFrom(
+          'FETCH',
+          'UID',
+          'SEARCH',
+          'STORE',
+          'LIST',
+          'SELECT',
+          '(',
+          ')',
+          '[',
+          ']',
+          '{3}',
+          '*',
+          '1:*',
+          '"x',
+          'BODY[',
+          '\\Seen',
+          'NIL',
+          '<0.1>',
+          'ü',
+        ),
+        { minLength: 1, maxLength: 8 },
+      ),
+      200,
+    );
+    for (const [i, words] of lines.entries()) {
+      if (i === 100) {
+        await login(c);
+        await c.cmd('SELECT INBOX');
+      }
+      // A `{3}` at the end asks for a literal: the line is sent without it, so no continuation is awaited.
+      const line = words.join(' ').replace(/\{3\}$/, '');
+      const r = await c.cmd(line);
+      expect(r.at(-1), line).toMatch(/^t\d+ (OK|NO|BAD) /);
+    }
     expect(await c.cmd('NOOP')).toEqual([expect.stringMatching(/OK NOOP completed/)]);
     c.close();
   });
