@@ -11,13 +11,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const HELP = `usage: npm run bench -- [options]   (or node bench/run.mjs after npm run build)
 
-Runs bench/intake.mjs, then bench/relay.mjs. Options passed on to both:
+Runs bench/intake.mjs, bench/relay.mjs, then bench/imap.mjs. Options passed on to them (imap takes
+--messages only and prints its table for docs/benchmarks.md):
 
   --messages N     messages per run (a quick run: --messages 500)
   --runs N         repetitions (default 3)
   --tmpdir DIR     where temporary data directories go
   --no-write       leave docs/benchmarks.md and bench/results/ alone
-  --only NAME      intake or relay only
+  --only NAME      intake, relay or imap only
   -h, --help       this help
 
 Each benchmark has more options: node bench/intake.mjs --help, node bench/relay.mjs --help.`;
@@ -43,8 +44,8 @@ if (values.help) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-if (values.only && !['intake', 'relay'].includes(values.only)) {
-  process.stderr.write(`bench: --only takes intake or relay, got "${values.only}"\n`);
+if (values.only && !['intake', 'relay', 'imap'].includes(values.only)) {
+  process.stderr.write(`bench: --only takes intake, relay or imap, got "${values.only}"\n`);
   process.exit(2);
 }
 
@@ -57,13 +58,14 @@ if (values['no-write']) shared.push('--no-write');
 function run(name) {
   return new Promise((resolve) => {
     process.stderr.write(`\n=== ${name} ===\n`);
-    const child = spawn(process.execPath, [path.join(here, `${name}.mjs`), ...shared], { stdio: 'inherit' });
+    const args = name === 'imap' ? (values.messages ? ['--messages', values.messages] : []) : shared;
+    const child = spawn(process.execPath, [path.join(here, `${name}.mjs`), ...args], { stdio: 'inherit' });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 }
 
 let status = 0;
-for (const name of ['intake', 'relay']) {
+for (const name of ['intake', 'relay', 'imap']) {
   if (values.only && values.only !== name) continue;
   const code = await run(name);
   if (code !== 0) {
