@@ -87,6 +87,106 @@ const transport = z.string().refine((s) => /^(mailbox|maildir|discard|sandbox|re
   message: 'must be one of mailbox, maildir, discard, sandbox or relay:HOST:PORT',
 });
 
+/** What to do with a message a check has an opinion on. `tag` accepts it (the verdict is in its headers). */
+const action = z.enum(['tag', 'reject', 'tempfail', 'quarantine']);
+
+const dnsblZone = z
+  .object({
+    zone: hostname,
+    /** Answers (127.0.0.x) that count as listed, with what each means; empty: any answer counts. */
+    codes: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+/** The `inbound` section; defaults follow docs/security.md. */
+function inboundSchema() {
+  return z
+    .object({
+      /** Client networks that skip blocklists, rDNS/HELO checks, greylisting and rate limits. */
+      allow: z.array(cidr).default([]),
+      authentication: z
+        .object({
+          /** SPF, DKIM, DMARC and ARC checks and the Authentication-Results header. */
+          enabled: z.boolean().default(true),
+          spf: z
+            .object({
+              fail: action.default('tag'),
+              softfail: action.default('tag'),
+              temperror: action.default('tag'),
+              permerror: action.default('tag'),
+            })
+            .strict()
+            .prefault({}),
+          dmarc: z
+            .object({
+              /** A failing message whose domain publishes p=reject. */
+              reject: action.default('reject'),
+              /** A failing message whose domain publishes p=quarantine. */
+              quarantine: action.default('tag'),
+              temperror: action.default('tag'),
+            })
+            .strict()
+            .prefault({}),
+          /** Sealers whose passing ARC chain overrides a DMARC failure (e.g. a trusted mailing list). */
+          arcTrustedSealers: z.array(domainName).default([]),
+          /** ARC-seal messages forwarded by an alias to a remote address, with the alias domain's DKIM key. */
+          seal: z.boolean().default(true),
+        })
+        .strict()
+        .prefault({}),
+      dnsbl: z
+        .object({
+          zones: z.array(dnsblZone).default([]),
+        })
+        .strict()
+        .prefault({}),
+      /** Refuse clients whose address has no PTR name that resolves back to it. */
+      requireReverseDns: z.boolean().default(false),
+      helo: z
+        .object({
+          /** Refuse HELO names that are not fully qualified domain names (or address literals). */
+          requireFqdn: z.boolean().default(false),
+          /** Refuse clients that greet with our own host name. */
+          rejectOurName: z.boolean().default(false),
+        })
+        .strict()
+        .prefault({}),
+      /** New connections per client IP and period, e.g. `60/min`; unset: no limit. */
+      connectionRate: rate.optional(),
+      greylist: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Only for these local domains; empty: all of them. */
+          domains: z.array(domainName).default([]),
+          /** How long a new triplet must wait before a retry passes. */
+          delay: duration.default(300_000),
+          /** A triplet that was not retried within this time starts over. */
+          retryWindow: duration.default(86_400_000),
+          /** How long a triplet that passed stays passed. */
+          passLifetime: duration.default(36 * 86_400_000),
+          /** After this many passed triplets a client network skips greylisting (0: never). */
+          autoAllowAfter: z.number().int().nonnegative().default(5),
+        })
+        .strict()
+        .prefault({}),
+      rateLimits: z
+        .object({
+          /** Messages per client IP (MTA traffic), e.g. `200/h`. */
+          clientIp: rate.optional(),
+          /** Messages per envelope sender domain. */
+          senderDomain: rate.optional(),
+          /** Messages per authenticated user (submission). */
+          user: rate.optional(),
+          /** Messages per recipient address. */
+          recipient: rate.optional(),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict()
+    .prefault({});
+}
+
 export const configSchema = z
   .object({
     hostname: hostname.default(() => defaultHostname()),
@@ -363,6 +463,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Checks on mail from other servers (the smtp listener, unauthenticated): see docs/security.md. */
+    inbound: inboundSchema(),
   })
   .strict();
 

@@ -262,6 +262,27 @@ export interface QueueSummary {
   total: number;
 }
 
+/** One greylisting triplet: client network, envelope sender and recipient. */
+export interface GreylistEntry {
+  /** The triplet, as the greylist policy builds it (lower-case). */
+  key: string;
+  /** The client network (`/24` or `/64`), for auto-allowing clients that retry. */
+  client: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** When a retry after the delay passed; null while it still waits. */
+  passedAt: number | null;
+}
+
+/** The answer of a sliding-window rate counter. */
+export interface RateDecision {
+  allowed: boolean;
+  /** The weighted count in the window, this hit included when it was allowed. */
+  count: number;
+  /** When refused: milliseconds until one more would be allowed. */
+  retryAfter: number;
+}
+
 /** The durable state of mailroom. */
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
@@ -455,6 +476,22 @@ export interface Store {
   // events (timeline)
   appendEvents(events: NewEvent[]): Promise<void>;
   listEvents(messageId: string): Promise<StoredEvent[]>;
+
+  // inbound trust: greylisting and rate limits (shared by every node)
+  getGreylist(key: string): Promise<GreylistEntry | null>;
+  /** Insert or replace a triplet. */
+  saveGreylist(entry: GreylistEntry): Promise<void>;
+  /** Triplets of a client network that passed at or after `since`. */
+  countGreylistPasses(client: string, since: number): Promise<number>;
+  /** Forget triplets last seen before `before`; returns how many. */
+  pruneGreylist(before: number): Promise<number>;
+  /**
+   * Count one hit on `key` in a sliding window of `windowMs` (the previous fixed window weighted
+   * by how much of it still overlaps), unless that would pass `limit`: then nothing is counted.
+   */
+  takeRate(key: string, now: number, windowMs: number, limit: number): Promise<RateDecision>;
+  /** Forget counters untouched since `before`; returns how many. */
+  pruneRates(before: number): Promise<number>;
 }
 
 /** Durable storage for message bodies. Refs are opaque strings. */

@@ -11,6 +11,7 @@ import { describeAuthContract } from './store-contract-auth.js';
 import { describeMailboxContract } from './store-contract-mailbox.js';
 import { describeQueueContract, describeQueueProperties } from './store-contract-queue.js';
 import { describeQueueToolsContract } from './store-contract-queue-tools.js';
+import { describeTrustContract } from './store-contract-trust.js';
 
 /** Register the whole contract suite for one Store implementation. */
 export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
@@ -31,6 +32,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeQueueToolsContract(s);
     describeMailboxContract(s);
     describeEvents(s);
+    describeTrustContract(s);
     describeQueueProperties(makeStore);
   });
 }

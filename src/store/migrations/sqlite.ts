@@ -210,4 +210,31 @@ CREATE TABLE mailbox_counters (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: 'inbound trust: greylisting and rate limits',
+    sql: `
+-- Greylisting triplets (client network, sender, recipient), lower-case.
+CREATE TABLE greylist (
+  key         TEXT PRIMARY KEY,
+  client      TEXT NOT NULL,
+  first_seen  INTEGER NOT NULL,
+  last_seen   INTEGER NOT NULL,
+  passed_at   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX greylist_client ON greylist (client, passed_at);
+CREATE INDEX greylist_last_seen ON greylist (last_seen);
+
+-- Sliding-window rate counters: the count of the current fixed window and of the one before.
+CREATE TABLE rate_counters (
+  key           TEXT PRIMARY KEY,
+  window_start  INTEGER NOT NULL,
+  window_ms     INTEGER NOT NULL,
+  current       INTEGER NOT NULL,
+  previous      INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rate_counters_updated ON rate_counters (updated_at);
+`,
+  },
 ];

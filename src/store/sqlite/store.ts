@@ -12,6 +12,7 @@ import type {
   ExpungeResult,
   FlagChange,
   FlagChangeResult,
+  GreylistEntry,
   Mailbox,
   MailboxMessage,
   MailboxUsage,
@@ -23,6 +24,7 @@ import type {
   QueuedMessage,
   QueueFilter,
   QueueSummary,
+  RateDecision,
   Recipient,
   RecipientState,
   Store,
@@ -41,6 +43,7 @@ import { Messages } from './messages.js';
 import { appliedVersions, runMigrations } from './migrate.js';
 import { Queue } from './queue.js';
 import { QueueTools } from './queue-tools.js';
+import { TrustState } from './trust.js';
 
 /** Connection settings as SQLite reports them, for diagnostics and tests. */
 export interface SqlitePragmas {
@@ -68,6 +71,7 @@ export class SqliteStore implements Store {
   private readonly dkim: DkimKeys;
   private readonly queueTools: QueueTools;
   private readonly mailboxChanges: MailboxChanges;
+  private readonly trust: TrustState;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -82,6 +86,7 @@ export class SqliteStore implements Store {
     this.dkim = new DkimKeys(this.db);
     this.queueTools = new QueueTools(this.db);
     this.mailboxChanges = new MailboxChanges(this.db);
+    this.trust = new TrustState(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -429,5 +434,31 @@ export class SqliteStore implements Store {
 
   async listEvents(messageId: string): Promise<StoredEvent[]> {
     return this.events.list(messageId);
+  }
+
+  // inbound trust
+
+  async getGreylist(key: string): Promise<GreylistEntry | null> {
+    return this.trust.getGreylist(key);
+  }
+
+  async saveGreylist(entry: GreylistEntry): Promise<void> {
+    this.trust.saveGreylist(entry);
+  }
+
+  async countGreylistPasses(client: string, since: number): Promise<number> {
+    return this.trust.countGreylistPasses(client, since);
+  }
+
+  async pruneGreylist(before: number): Promise<number> {
+    return this.trust.pruneGreylist(before);
+  }
+
+  async takeRate(key: string, now: number, windowMs: number, limit: number): Promise<RateDecision> {
+    return this.trust.takeRate(key, now, windowMs, limit);
+  }
+
+  async pruneRates(before: number): Promise<number> {
+    return this.trust.pruneRates(before);
   }
 }
