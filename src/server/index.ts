@@ -11,7 +11,14 @@ import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
-import { AuthThrottle, ContentScanner, RecipientPolicy, SenderPolicy, scannersFromConfig } from '../policy/index.js';
+import {
+  AuthThrottle,
+  ContentScanner,
+  InboundPolicy,
+  RecipientPolicy,
+  SenderPolicy,
+  scannersFromConfig,
+} from '../policy/index.js';
 import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
@@ -36,6 +43,8 @@ export interface RunningServer {
   resources: Resources;
   events: EventBus;
   queue: QueueWorker;
+  /** Inbound trust checks; content scanners add their end-of-DATA checks here. */
+  inbound: InboundPolicy;
   /** Drain and stop: new connections get 421, transactions in flight finish, the queue settles. */
   stop(reason?: string): Promise<void>;
 }
@@ -43,7 +52,10 @@ export interface RunningServer {
 const SMTP_ROLES: readonly string[] = ['smtp', 'submission', 'submissions'];
 
 /** Start everything the config asks for. */
-export async function startServer(config: Config, opts: { logger: Logger }): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  opts: { logger: Logger /** The clock of greylisting and rate limits (tests). */; now?: () => number },
+): Promise<RunningServer> {
   const logger = opts.logger;
   const resources = await openResources(config);
   const { store, blobs } = resources;
@@ -114,7 +126,23 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       scanners.length > 0
         ? new ContentScanner(scanners, config.scanning.timeout, logger.child({ component: 'scan' }))
         : null;
-    const limiter = new ConnectionLimiter(config.limits.connections, config.limits.perIp);
+    const inbound = makeInboundPolicy(config, store, router, logger, opts.now);
+    const pruneTrust = setInterval(() => {
+      inbound.prune().catch((err) => logger.warn({ err }, 'pruning greylist and rate counters failed'));
+    }, 3_600_000);
+    pruneTrust.unref();
+    const rate = config.inbound.connectionRate;
+    const limiter = new ConnectionLimiter(
+      config.limits.connections,
+      config.limits.perIp,
+      rate
+        ? {
+            ...rate,
+            exempt: (ip) => inbound.isAllowed(ip) || !inbound.isInbound({ ip, helo: null, user: null, role: 'smtp' }),
+          }
+        : null,
+      opts.now,
+    );
     const smtpListeners: SmtpListener[] = [];
     const bound: RunningServer['listeners'] = [];
     const pop3Listeners: Pop3Listener[] = [];
@@ -215,6 +243,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           submission: config.submission,
           sign: (message: Buffer) => signWithActiveKey(message, store),
           scan,
+          inbound,
         },
       });
       try {
@@ -237,6 +266,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       stopping ??= (async () => {
         logger.info({ reason }, 'draining');
         clearInterval(pruneTimer);
+        clearInterval(pruneTrust);
         for (const s of [...smtpListeners, ...pop3Listeners, ...imapListeners]) s.drain();
         await Promise.all(
           [...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)),
@@ -251,7 +281,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       })();
       return stopping;
     };
-    return { listeners: bound, resources, events, queue, stop };
+    return { listeners: bound, resources, events, queue, inbound, stop };
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
@@ -315,4 +345,29 @@ function pickTransport(route: Route, t: TransportSet): Transport {
   const kind = route.domain.transport;
   if (kind === 'mailbox' || kind === 'maildir' || kind === 'discard' || kind === 'sandbox') return t[kind];
   return t.relay;
+}
+
+function makeInboundPolicy(
+  config: Config,
+  store: Store,
+  router: Router,
+  logger: Logger,
+  now: (() => number) | undefined,
+): InboundPolicy {
+  return new InboundPolicy({
+    hostname: config.hostname,
+    config: config.inbound,
+    trusted: config.relay.networks,
+    store,
+    resolver: resolverFromConfig(config).resolve,
+    isLocal: async (domain) => (await router.localDomain(domain)) !== null,
+    sealKey: async (domain) => {
+      const key = await store.getActiveDkimKey(domain);
+      if (!key) return null;
+      const algorithm = key.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
+      return { domain: key.domain, selector: key.selector, privateKey: key.privateKey, algorithm };
+    },
+    logger: logger.child({ component: 'policy' }),
+    now,
+  });
 }

@@ -26,7 +26,7 @@ export function tempDir(prefix = 'mailroom-test-'): string {
  */
 export async function startTestServer(
   overrides: Partial<ConfigInput> = {},
-  opts: { logTo?: NodeJS.WritableStream } = {},
+  opts: { logTo?: NodeJS.WritableStream; now?: () => number } = {},
 ): Promise<TestServer> {
   const ownDir = overrides.dataDir === undefined;
   const dataDir = overrides.dataDir ?? tempDir();
@@ -42,10 +42,13 @@ export async function startTestServer(
     relay: { networks: [] },
     log: { level: 'silent' },
     shutdown: { drainTimeout: 2000 },
+    // Tests send mail from made-up domains over the smtp listener: sender authentication stays off
+    // unless a test turns it on (by passing its own `inbound`).
+    inbound: { authentication: { enabled: false } },
     ...overrides,
   });
   const logger = opts.logTo ? pino({ level: config.log.level }, opts.logTo) : pino({ level: config.log.level });
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, now: opts.now });
   return {
     server,
     dataDir,

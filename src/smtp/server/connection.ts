@@ -88,9 +88,16 @@ export class SmtpConnection {
       this.end('early talker');
       return;
     }
+    const greeting = this.session.greeting();
+    if (greeting.code !== 220) {
+      // Refused at connect (a blocklist, reverse DNS): RFC 5321 3.1 allows a 554 greeting, then QUIT.
+      this.send(greeting);
+      this.end('refused at connect');
+      return;
+    }
     this.mode = 'command';
     this.setIdleTimer();
-    this.send(this.session.greeting());
+    this.send(greeting);
   }
 
   private attach(socket: net.Socket): void {

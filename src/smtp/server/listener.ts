@@ -78,7 +78,12 @@ export class SmtpListener {
     }
     const slot = this.opts.limiter.acquire(ip);
     if (slot !== 'ok') {
-      const text = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
+      const text =
+        slot === 'total'
+          ? 'Too many connections'
+          : slot === 'rate'
+            ? 'Too many connections from your address, try again later'
+            : 'Too many connections from your address';
       log.info({ client: ip, listener: this.opts.role, limit: slot }, 'connection refused');
       socket.end(formatReply({ code: 421, enhanced: '4.7.0', lines: [text] }));
       setTimeout(() => socket.destroy(), 2000).unref();
@@ -153,6 +158,13 @@ export class SmtpListener {
     });
     this.connections.add(conn);
     if (this.draining) conn.drain();
-    conn.start();
+    // Connect-time checks (blocklists, reverse DNS) decide the greeting; a failing check never blocks it.
+    session.connect().then(
+      () => conn.start(),
+      (err) => {
+        log.error({ err, conn: id }, 'connect checks failed');
+        conn.start();
+      },
+    );
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, Limits } from '../../config/index.js';
 import type { EventBus } from '../../events/index.js';
-import type { ContentScanner, RecipientPolicy, SenderPolicy } from '../../policy/index.js';
+import type { ContentScanner, InboundPolicy, RecipientPolicy, SenderPolicy } from '../../policy/index.js';
 import type { Spool } from '../../spool/index.js';
 import { parsePath } from '../address.js';
 import type { DataDecoderOptions } from '../data.js';
@@ -12,6 +12,7 @@ import { scanContent } from './content-scan.js';
 import { ehloReply, helpReply } from './ehlo.js';
 import { type DataFlags, dataFailure, lineTooLong, MessageBody, SIZE_EXCEEDED } from './message-body.js';
 import { parseMailParams, parseRcptParams } from './params.js';
+import { PolicyHooks } from './policy-hooks.js';
 import { protocolName, receivedHeader } from './received.js';
 import { Transaction } from './transaction.js';
 
@@ -40,6 +41,8 @@ export interface SessionDeps {
   submission: Config['submission'];
   /** Content scanners (rspamd, clamd, milters) asked at the end of the message; absent when none. */
   scan?: ContentScanner | null;
+  /** Inbound trust checks (blocklists, SPF/DKIM/DMARC, greylisting, rate limits); absent: none. */
+  inbound?: InboundPolicy | null;
 }
 
 /** The connection as the edge sees it. */
@@ -80,6 +83,7 @@ export class SmtpSession {
   /** The answer owed for a BDAT chunk that is being read only to be thrown away. */
   private refusal: Reply | null = null;
   private readonly auth: SmtpAuth | null;
+  private readonly hooks: PolicyHooks;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -88,6 +92,13 @@ export class SmtpSession {
     this.auth = deps.auth
       ? new SmtpAuth(deps.auth, () => ({ ip: this.conn.remoteAddress, secure: this.secure, conn: this.conn.id }))
       : null;
+    const client = () => ({ ip: this.conn.remoteAddress, helo: this.helo, user: this.user, role: deps.role });
+    this.hooks = new PolicyHooks(deps.inbound ?? null, client, deps.logger, conn.id);
+  }
+
+  /** Connect-time checks; run before the greeting, which becomes the refusal if they fail. */
+  async connect(): Promise<void> {
+    await this.hooks.connect();
   }
 
   /** The authenticated user, if any. */
@@ -97,7 +108,7 @@ export class SmtpSession {
 
   /** The 220 greeting. */
   greeting(): Reply {
-    return reply(220, null, `${this.deps.hostname} ${this.deps.smtp.banner}`);
+    return this.hooks.greetingRefusal ?? reply(220, null, `${this.deps.hostname} ${this.deps.smtp.banner}`);
   }
 
   /** Whether a mail transaction (MAIL given, not yet finished) is open. */
@@ -251,6 +262,8 @@ export class SmtpSession {
   private async onHelo(verb: 'HELO' | 'EHLO', domain: string): Promise<Step> {
     if (this.tx?.intake) return step(badSequence('Finish the BDAT transfer first'));
     await this.resetTransaction();
+    const refused = await this.hooks.helo(domain);
+    if (refused) return step(refused);
     this.helo = domain;
     this.ehlo = verb === 'EHLO';
     if (!this.ehlo) return step(reply(250, null, this.deps.hostname));
@@ -297,6 +310,8 @@ export class SmtpSession {
         return step(verdict.reply);
       }
     }
+    const refused = await this.hooks.mail(parsed.mailbox?.address ?? '');
+    if (refused) return step(refused);
     this.tx = new Transaction(parsed.mailbox?.address ?? '', p.value);
     return step(ok('2.1.0'));
   }
@@ -327,6 +342,8 @@ export class SmtpSession {
       );
       return step(verdict.reply);
     }
+    const refused = await this.hooks.rcpt(tx.from, mailbox.address, verdict.addresses);
+    if (refused) return step(refused);
     tx.addRecipient(mailbox.address, verdict.addresses, rp.value);
     return step(ok('2.1.5'));
   }
@@ -385,9 +402,10 @@ export class SmtpSession {
 
   private async startIntake(tx: Transaction): Promise<void> {
     // A submission that may be DKIM-signed stays in memory: the signature goes in front once the body is known.
-    // So does a message to be scanned: scanners add headers once they have seen all of it.
+    // So does a message to be scanned or checked: scanners and checks add headers once they have seen all of it.
     const signs = this.user !== null && this.deps.sign !== null;
-    const intake = this.deps.spool.begin({ holdInMemory: signs || Boolean(this.deps.scan) });
+    const held = signs || Boolean(this.deps.scan) || this.hooks.wantsMessage;
+    const intake = this.deps.spool.begin({ holdInMemory: held });
     tx.intake = intake;
     // Privacy for authenticated users: their address (often a home or mobile IP) is left out.
     const hideIp = this.user !== null && !this.deps.submission.showClientIp;
@@ -432,6 +450,16 @@ export class SmtpSession {
       await this.resetTransaction();
       return step(refused);
     }
+    const checked = await this.hooks.data(
+      intake,
+      tx.from,
+      tx.recipients.map((r) => r.address),
+    );
+    if (checked.reply) {
+      this.reject(checked.reply, intake.size);
+      await this.resetTransaction();
+      return step(checked.reply);
+    }
     const facts = { ...this.deps, tx, conn: this.conn, helo: this.helo, user: this.user };
     const scanned = await scanContent(this.deps.scan, intake, { ...facts, eventFacts: this.clientFacts() });
     if (scanned.kind !== 'store') {
@@ -440,6 +468,7 @@ export class SmtpSession {
       await this.resetTransaction();
       return step(scanned.reply);
     }
+    const holdReason = checked.holdReason ?? scanned.holdReason;
     try {
       await intake.commit({
         mailFrom: tx.from,
@@ -449,7 +478,7 @@ export class SmtpSession {
         dsnEnvid: tx.params.envid,
         client: this.clientFacts(),
         recipients: scanned.recipients,
-        ...(scanned.holdReason ? { holdReason: scanned.holdReason } : {}),
+        ...(holdReason ? { holdReason } : {}),
       });
     } catch (err) {
       this.deps.logger.error({ err, conn: this.conn.id, queueId: intake.id }, 'could not store message');
@@ -465,7 +494,7 @@ export class SmtpSession {
       recipients: tx.recipients.map((r) => r.address),
       size: intake.size,
       result: 'queued',
-      ...(scanned.holdReason ? { result: 'held', held: scanned.holdReason } : {}),
+      ...(holdReason ? { result: 'held', held: holdReason } : {}),
     });
     this.tx = null;
     return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
