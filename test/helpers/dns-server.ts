@@ -181,7 +181,7 @@ function answer(
       break;
     }
     const cname = list.find((r) => r.type === 'CNAME');
-    if (!cname || cname.type !== 'CNAME') break;
+    if (cname?.type !== 'CNAME') break;
     answers.push(toAnswer(name, cname));
     name = key(cname.data);
     chain.push(name);
