@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,9 @@ export const dkimPython: string | null = (() => {
   const dkimverify = findBinary('dkimverify');
   return dkimverify ? shebangOf(dkimverify) : null;
 })();
+
+/** Whether that python also has authres (Debian python3-authres), which dkimpy's ARC code needs. */
+export const arcPython: boolean = dkimPython !== null && spawnSync(dkimPython, ['-c', 'import authres']).status === 0;
 
 /** An RSA signing key: a PKCS#1 PEM file for dkimpy and the DNS record publishing it. */
 export interface TestKey {
