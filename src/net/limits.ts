@@ -14,12 +14,16 @@ export class ConnectionLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Take a slot for this address; says which limit refused it otherwise. */
-  acquire(ip: string): 'ok' | 'total' | 'per-ip' | 'rate' {
+  /**
+   * Take a slot for this address; says which limit refused it otherwise. `rated: false` skips the
+   * connection rate (it applies to mail from other servers, not to users on the submission ports).
+   */
+  acquire(ip: string, rated = true): 'ok' | 'total' | 'per-ip' | 'rate' {
     if (this.total >= this.maxTotal) return 'total';
     const n = this.perIp.get(ip) ?? 0;
     if (n >= this.maxPerIp) return 'per-ip';
-    if (this.rate && !this.rate.exempt?.(ip) && !this.takeRate(ip, this.rate.count, this.rate.per)) return 'rate';
+    const r = this.rate;
+    if (r && rated && !r.exempt?.(ip) && !this.takeRate(ip, r.count, r.per)) return 'rate';
     this.total++;
     this.perIp.set(ip, n + 1);
     return 'ok';

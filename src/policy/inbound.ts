@@ -91,6 +91,11 @@ export class InboundPolicy {
     return this.allow.has(ip);
   }
 
+  /** Whether an address skips the connection-time limits: allow-listed or a trusted relay network. */
+  isExempt(ip: string): boolean {
+    return this.allow.has(ip) || this.trusted.has(ip);
+  }
+
   /** Whether the end-of-DATA stage needs the whole message. */
   wantsMessage(client: ClientContext): boolean {
     return this.isInbound(client) && (this.auth !== null || this.dataChecks.length > 0);

@@ -135,12 +135,7 @@ export async function startServer(
     const limiter = new ConnectionLimiter(
       config.limits.connections,
       config.limits.perIp,
-      rate
-        ? {
-            ...rate,
-            exempt: (ip) => inbound.isAllowed(ip) || !inbound.isInbound({ ip, helo: null, user: null, role: 'smtp' }),
-          }
-        : null,
+      rate ? { ...rate, exempt: (ip) => inbound.isExempt(ip) } : null,
       opts.now,
     );
     const smtpListeners: SmtpListener[] = [];

@@ -136,6 +136,16 @@ describe('per-IP connection rate', () => {
     now += 61_000;
     expect(await greeting(s)).toMatch(/^220 /);
   });
+  it('counts only the smtp listener: users on the submission port are not limited by it', async () => {
+    const s = await server({ connectionRate: '1/min' }, () => 5);
+    for (let i = 0; i < 3; i++) {
+      const c = await RawSmtp.connect(s.port('submission'));
+      expect((await c.read()).raw).toMatch(/^220 /);
+      c.close();
+    }
+    expect(await greeting(s)).toMatch(/^220 /);
+    expect(await greeting(s)).toMatch(/^421 4\.7\.0 /);
+  });
   it('allow-listed networks are not counted', async () => {
     const s = await server({ connectionRate: '1/min', allow: ['127.0.0.1/32'] }, () => 5);
     for (let i = 0; i < 3; i++) expect(await greeting(s)).toMatch(/^220 /);

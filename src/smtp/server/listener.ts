@@ -76,7 +76,7 @@ export class SmtpListener {
       socket.end(formatReply({ code: 421, enhanced: '4.3.2', lines: ['Service not available, closing channel'] }));
       return;
     }
-    const slot = this.opts.limiter.acquire(ip);
+    const slot = this.opts.limiter.acquire(ip, this.opts.role === 'smtp');
     if (slot !== 'ok') {
       const text =
         slot === 'total'
