@@ -8,6 +8,7 @@ import {
 } from '../../policy/index.js';
 import type { Intake } from '../../spool/index.js';
 import { type Reply, reply } from '../reply.js';
+import type { Transaction } from './transaction.js';
 
 /** What the end of DATA decided: a refusal to answer, or go on (maybe held, with this reason). */
 export type DataDecision = { reply: Reply } | { reply: null; holdReason?: string };
@@ -72,9 +73,11 @@ export class PolicyHooks {
    * The end of DATA: forged Authentication-Results go, the checks run on the message, and
    * their header fields are put on top (above our Received:).
    */
-  async data(intake: Intake, from: string, recipients: string[]): Promise<DataDecision> {
+  async data(intake: Intake, tx: Transaction): Promise<DataDecision> {
     const policy = this.policy;
     if (!policy || !this.wantsMessage) return { reply: null };
+    const from = tx.from;
+    const recipients = tx.recipients.map((r) => r.address);
     let verdict: Verdict = { action: 'accept' };
     try {
       await intake.transform(async (message) => {

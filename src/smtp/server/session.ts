@@ -450,11 +450,7 @@ export class SmtpSession {
       await this.resetTransaction();
       return step(refused);
     }
-    const checked = await this.hooks.data(
-      intake,
-      tx.from,
-      tx.recipients.map((r) => r.address),
-    );
+    const checked = await this.hooks.data(intake, tx);
     if (checked.reply) {
       this.reject(checked.reply, intake.size);
       await this.resetTransaction();
