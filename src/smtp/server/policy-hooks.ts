@@ -75,7 +75,11 @@ export class PolicyHooks {
    */
   async data(intake: Intake, tx: Transaction): Promise<DataDecision> {
     const policy = this.policy;
-    if (!policy || !this.wantsMessage) return { reply: null };
+    if (!policy) return { reply: null };
+    if (!this.wantsMessage) {
+      await this.stripForged(intake, policy.hostname);
+      return { reply: null };
+    }
     const from = tx.from;
     const recipients = tx.recipients.map((r) => r.address);
     let verdict: Verdict = { action: 'accept' };
@@ -106,6 +110,19 @@ export class PolicyHooks {
       return { reply: null, holdReason: `quarantined: ${v.reason ?? 'policy'}` };
     }
     return { reply: null };
+  }
+
+  /**
+   * Users' own messages are not checked, but are still cleaned of results claiming to be ours (they
+   * are held in memory for DKIM signing; anything else is left as it is).
+   */
+  private async stripForged(intake: Intake, hostname: string): Promise<void> {
+    if (this.client().user === null) return;
+    try {
+      await intake.transform((message) => removeForgedResults(message, hostname).message);
+    } catch {
+      // Not held in memory (no signing): nothing to rewrite.
+    }
   }
 
   private async ask(stage: string, run: () => Promise<Verdict>): Promise<Reply | null> {
