@@ -89,7 +89,7 @@ export class PolicyHooks {
         if (cleaned.removed > 0)
           this.logger.info({ conn: this.conn, removed: cleaned.removed }, 'forged Authentication-Results removed');
         verdict = await policy.message({ ...this.client(), from, recipients, message: cleaned.message }, this.trust);
-        const headers = Buffer.from((verdict.headers ?? []).join(''), 'latin1');
+        const headers = Buffer.from((verdict.headers ?? []).join(''), 'utf8');
         return headers.length > 0 ? Buffer.concat([headers, cleaned.message]) : cleaned.message;
       });
     } catch (err) {
