@@ -44,6 +44,7 @@ describe.skipIf(!dkimPython)('sender authentication (SPF, DKIM, DMARC) on the sm
     other: makeRsaKey('other.test', 's1'),
     plain: makeRsaKey('plain.test', 's1'),
     quarantine: makeRsaKey('quarantine.test', 's1'),
+    monitor: makeRsaKey('monitor.test', 's1'),
   };
 
   beforeAll(async () => {
@@ -201,6 +202,11 @@ describe.skipIf(!dkimPython)('sender authentication (SPF, DKIM, DMARC) on the sm
     it('p=none, not aligned: accepted, dmarc=fail', async () => {
       const ar = await results('bounce@other.test', message('alice@monitor.test', 'bob@example.test', 'none'));
       expect(ar).toMatch(/dmarc=fail .*header\.from=monitor\.test/);
+    });
+    it('p=none, aligned: dmarc=pass', async () => {
+      const from = 'alice@monitor.test';
+      const signed = await dkimpySign(message(from, 'bob@example.test', 'none aligned'), keys.monitor);
+      expect(await results(from, signed)).toMatch(/dmarc=pass .*header\.from=monitor\.test/);
     });
     it('no DMARC record: dmarc=none, accepted', async () => {
       const ar = await results('alice@pass.test', message('alice@pass.test', 'bob@example.test', 'no record'));
