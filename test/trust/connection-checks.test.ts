@@ -13,14 +13,15 @@ beforeAll(async () => {
     // 127.0.0.1 is listed in bl.test (code 127.0.0.2) and in codes.test with a code nobody counts.
     '1.0.0.127.bl.test': [{ type: 'A', data: '127.0.0.2' }],
     '1.0.0.127.codes.test': [{ type: 'A', data: '127.0.0.10' }],
-    '1.0.0.127.broken.test': [{ type: 'SERVFAIL' }],
     // 127.0.0.2 has a PTR that resolves back; 127.0.0.3 one that does not; 127.0.0.4 none; .5 fails.
     '2.0.0.127.in-addr.arpa': [{ type: 'PTR', data: 'good.client.test' }],
     'good.client.test': [{ type: 'A', data: '127.0.0.2' }],
     '3.0.0.127.in-addr.arpa': [{ type: 'PTR', data: 'liar.client.test' }],
     'liar.client.test': [{ type: 'A', data: '192.0.2.1' }],
-    '5.0.0.127.in-addr.arpa': [{ type: 'SERVFAIL' }],
   });
+  // A blocklist zone that is down, and a reverse zone that fails (SERVFAIL).
+  dns.fail('1.0.0.127.broken.test');
+  dns.fail('5.0.0.127.in-addr.arpa');
 });
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
