@@ -492,7 +492,6 @@ export class SmtpSession {
       result: 'queued',
       ...(holdReason ? { result: 'held', held: holdReason } : {}),
     });
-    if (checked.holdReason) this.deps.events.emit('held', intake.id, { by: 'policy', reason: checked.holdReason });
     this.tx = null;
     return step(ok('2.0.0', `Ok: queued as ${intake.id}`));
   }
