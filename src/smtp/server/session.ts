@@ -8,9 +8,9 @@ import type { DataDecoderOptions } from '../data.js';
 import { type Reply, reply } from '../reply.js';
 import { SmtpAuth, type SmtpAuthDeps } from './auth.js';
 import { type EsmtpParam, parseCommand, type SmtpCommand } from './command.js';
-import { scanContent } from './content-scan.js';
 import { ehloReply, helpReply } from './ehlo.js';
 import { type DataFlags, dataFailure, lineTooLong, MessageBody, SIZE_EXCEEDED } from './message-body.js';
+import { judgeMessage } from './message-verdict.js';
 import { parseMailParams, parseRcptParams } from './params.js';
 import { PolicyHooks } from './policy-hooks.js';
 import { protocolName, receivedHeader } from './received.js';
@@ -438,33 +438,22 @@ export class SmtpSession {
     const tx = this.tx;
     if (!tx?.intake) return step(badSequence());
     const intake = tx.intake;
-    if ((tx.body?.receivedCount ?? 0) > this.deps.limits.receivedHeaders) {
-      const r = reply(554, '5.4.6', 'Too many "Received" headers, mail loop detected');
-      this.reject(r, intake.size);
-      await this.resetTransaction();
-      return step(r);
-    }
-    const refused = await tx.body?.end();
-    if (refused) {
-      this.reject(refused, intake.size);
-      await this.resetTransaction();
-      return step(refused);
-    }
-    const checked = await this.hooks.data(intake, tx);
-    if (checked.reply) {
-      this.reject(checked.reply, intake.size);
-      await this.resetTransaction();
-      return step(checked.reply);
-    }
     const facts = { ...this.deps, tx, conn: this.conn, helo: this.helo, user: this.user };
-    const scanned = await scanContent(this.deps.scan, intake, { ...facts, eventFacts: this.clientFacts() });
-    if (scanned.kind !== 'store') {
-      if (scanned.kind === 'refuse') this.reject(scanned.reply, intake.size);
+    const verdict = await judgeMessage({
+      tx,
+      intake,
+      hooks: this.hooks,
+      scan: this.deps.scan,
+      receivedLimit: this.deps.limits.receivedHeaders,
+      facts: { ...facts, eventFacts: this.clientFacts() },
+    });
+    if (verdict.kind !== 'store') {
+      if (verdict.kind === 'refuse') this.reject(verdict.reply, intake.size);
       else this.messages++;
       await this.resetTransaction();
-      return step(scanned.reply);
+      return step(verdict.reply);
     }
-    const holdReason = checked.holdReason ?? scanned.holdReason;
+    const { holdReason } = verdict;
     try {
       await intake.commit({
         mailFrom: tx.from,
@@ -473,7 +462,7 @@ export class SmtpSession {
         dsnRet: tx.params.ret,
         dsnEnvid: tx.params.envid,
         client: this.clientFacts(),
-        recipients: scanned.recipients,
+        recipients: verdict.recipients,
         ...(holdReason ? { holdReason } : {}),
       });
     } catch (err) {
