@@ -1,3 +1,4 @@
+export { apiKeySenders } from './api-sender.js';
 export type { ThrottleDecision } from './auth-throttle.js';
 export { AuthThrottle } from './auth-throttle.js';
 export type { ClientIdentity, RecipientVerdict } from './relay.js';
@@ -6,3 +7,4 @@ export type { ScanInput, ScanVerdict } from './scanners/index.js';
 export { applyEdits, ContentScanner, scannersFromConfig } from './scanners/index.js';
 export type { SenderVerdict } from './sender.js';
 export { SenderPolicy } from './sender.js';
+export { suppressedReply, suppressionSink } from './suppression.js';
