@@ -51,7 +51,11 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): R
             : {}),
       };
     }
-    const errors = new Set<number>(Object.keys(s.responses).map(Number).filter((n) => n >= 400));
+    const errors = new Set<number>(
+      Object.keys(s.responses)
+        .map(Number)
+        .filter((n) => n >= 400),
+    );
     if (s.body || s.query || s.params) errors.add(400);
     if (s.scope) for (const n of [401, 403, 429]) errors.add(n);
     for (const n of [...errors].sort()) {

@@ -65,7 +65,10 @@ export const sendSchema = z
           .string()
           .regex(/^[!-9;-~]+$/, 'must be a header field name')
           .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), 'is set from the other fields'),
-        z.string().max(998).regex(/^[^\r\n]*$/, 'must be one line'),
+        z
+          .string()
+          .max(998)
+          .regex(/^[^\r\n]*$/, 'must be one line'),
       )
       .optional(),
     tags: z.array(z.string().min(1).max(64)).max(20).optional(),

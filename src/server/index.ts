@@ -6,12 +6,20 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { HttpListener, Metrics } from '../http/index.js';
 import { ImapListener, StructureIndexer } from '../imap/index.js';
 import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
 import { ConnectionLimiter } from '../net/limits.js';
 import { loadTls } from '../net/tls.js';
-import { AuthThrottle, ContentScanner, RecipientPolicy, SenderPolicy, scannersFromConfig } from '../policy/index.js';
+import {
+  AuthThrottle,
+  ContentScanner,
+  RecipientPolicy,
+  SenderPolicy,
+  scannersFromConfig,
+  suppressionSink,
+} from '../policy/index.js';
 import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
 import { type Route, Router } from '../router/index.js';
@@ -61,6 +69,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
     const timeline = new TimelineSink(store, (err) => logger.error({ err }, 'timeline write failed'));
     events.subscribe(logSink(logger));
     events.subscribe(timeline.sink);
+    const metrics = new Metrics(store);
+    events.subscribe(metrics.sink);
+    events.subscribe(suppressionSink(store, (err) => logger.error({ err }, 'suppression list update failed')));
 
     const router = new Router(store);
     const policy = new RecipientPolicy(
@@ -124,7 +135,52 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       ? new StructureIndexer(mailboxes, store, logger.child({ component: 'imap' }))
       : null;
     const maildropLocks = new MaildropLocks();
+    const httpListeners: HttpListener[] = [];
+    const sign = (message: Buffer) => signWithActiveKey(message, store);
     for (const l of config.listeners) {
+      if (l.protocol === 'http') {
+        const httpLogger = logger.child({ component: 'http' });
+        const listener = new HttpListener(
+          { address: l.address, port: l.port, tls: l.tls ? tls : null },
+          {
+            config,
+            store,
+            blobs,
+            events,
+            metrics,
+            logger: httpLogger,
+            wakeQueue: () => queue.wake(),
+            intake: {
+              hostname: config.hostname,
+              limits: config.limits,
+              spool,
+              store,
+              policy,
+              events,
+              sign,
+              logger: httpLogger,
+            },
+          },
+        );
+        try {
+          const addr = await listener.listen();
+          httpListeners.push(listener);
+          bound.push({ protocol: l.protocol, ...addr });
+          logger.info(
+            { protocol: l.protocol, address: addr.address, port: addr.port, tls: l.tls === true },
+            'listening',
+          );
+        } catch (err) {
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
+          throw new Error(
+            `cannot listen on ${l.address}:${l.port} for http: ${(err as Error).message}; ` +
+              'free the port or change listeners in the config',
+          );
+        }
+        continue;
+      }
       if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
         const pop3 = new Pop3Listener({
           role: l.protocol,
@@ -146,7 +202,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           bound.push({ protocol: l.protocol, ...addr });
           logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
         } catch (err) {
-          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
           throw new Error(
             `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
               'free the port or change listeners in the config',
@@ -179,7 +237,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           bound.push({ protocol: l.protocol, ...addr });
           logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
         } catch (err) {
-          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
           throw new Error(
             `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
               'free the port or change listeners in the config',
@@ -223,7 +283,9 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
         bound.push({ protocol: l.protocol, ...addr });
         logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
       } catch (err) {
-        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+        await Promise.all(
+          [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+        );
         throw new Error(
           `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
             'free the port or change listeners in the config',
@@ -242,6 +304,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
           [...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)),
         );
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+        await Promise.all(httpListeners.map((h) => h.close()));
         await queue.stop();
         await indexer?.close();
         await transports.cache.close();
