@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +27,21 @@ afterAll(async () => {
 });
 
 describe('docs/api.md', () => {
-  it.skipIf(!hasCurl)('runs every curl example as written', () => {
+  it.skipIf(!hasCurl)('runs every curl example as written', async () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
     for (const block of blocks) expect(block).toContain('curl');
     const script = `set -euo pipefail\n${blocks.map((b) => `${b}\necho`).join('\n')}`;
-    const run = spawnSync('bash', ['-c', script], {
-      env: { ...process.env, MAILROOM_URL: `http://127.0.0.1:${t.port('http')}`, MAILROOM_KEY: key },
-      encoding: 'utf8',
-      timeout: 60_000,
+    // Asynchronously: the server answering curl runs in this process.
+    const run = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', script],
+        {
+          env: { ...process.env, MAILROOM_URL: `http://127.0.0.1:${t.port('http')}`, MAILROOM_KEY: key },
+          timeout: 60_000,
+        },
+        (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);

@@ -136,6 +136,7 @@ describe('HTTPS', () => {
         const req = https.get(
           { host: '127.0.0.1', port: s.port('http'), path: '/healthz', rejectUnauthorized: false },
           (res) => {
+            const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? '';
             let text = '';
             res.on('data', (c) => {
               text += c;
@@ -143,7 +144,7 @@ describe('HTTPS', () => {
             res.on('end', () =>
               resolve({
                 status: res.statusCode ?? 0,
-                protocol: (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? '',
+                protocol,
                 text,
               }),
             );

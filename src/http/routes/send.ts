@@ -78,7 +78,7 @@ export function sendRoutes(routes: Routes, deps: ApiDeps, idempotency: Idempoten
               }
               try {
                 const out = await sendOne(deps, key as ApiKey, req, parsed.data);
-                return { index, status: out.status, ...(out.body as object) };
+                return { index, ...(out.body as object), status: out.status };
               } catch (err) {
                 if (!(err instanceof ApiError) || err.status >= 500) throw err;
                 return { index, status: err.status, error: err.body().error };
