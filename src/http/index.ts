@@ -3,4 +3,4 @@ export type { ApiDeps } from './context.js';
 export { generateApiKey, hashApiKey, SCOPES, type Scope } from './keys.js';
 export { HttpListener } from './listener.js';
 export { Metrics } from './metrics.js';
-export { parseRate } from './rate-limit.js';
+export { parseRate, RateLimiter } from './rate-limit.js';
