@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Limits } from '../config/index.js';
 import type { EventBus } from '../events/index.js';
-import { type RecipientPolicy, type SenderVerdict, suppressedReply } from '../policy/index.js';
+import type { RecipientPolicy, SenderVerdict } from '../policy/index.js';
 import { parsePath } from '../smtp/address.js';
 import type { Reply } from '../smtp/reply.js';
 import { MessageBody, receivedHeader, SIZE_EXCEEDED } from '../smtp/server/index.js';
@@ -160,7 +160,6 @@ async function decideRecipients(
     seen.add(k);
     return true;
   });
-  const suppressed = new Map((await deps.store.findSuppressions(given)).map((s) => [s.address, s.reason] as const));
   for (const address of given) {
     const refuse = (reply: Reply, reason: string) => out.push({ address, accepted: false, ids: [], reply, reason });
     if (out.filter((o) => o.accepted).length >= deps.limits.recipients) {
@@ -170,11 +169,6 @@ async function decideRecipients(
     const parsed = parsePath(`<${address}>`, { allowNull: false, smtputf8: true });
     if (!parsed.ok || !parsed.mailbox) {
       refuse({ code: 501, enhanced: '5.1.3', lines: ['Bad recipient address syntax'] }, 'invalid address');
-      continue;
-    }
-    const why = suppressed.get(address.toLowerCase());
-    if (why) {
-      refuse(suppressedReply(why), 'suppressed');
       continue;
     }
     const verdict = await deps.policy.check({ ip: sub.client.ip, user: sub.user }, parsed.mailbox);

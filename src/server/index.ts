@@ -79,6 +79,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
       new CidrSet(config.relay.networks),
       config.domains[0]?.name ?? config.hostname.toLowerCase(),
       new Set(config.relay.domains),
+      async (address) => (await store.findSuppressions([address]))[0]?.reason ?? null,
     );
     const spool = new Spool(store, blobs);
     const senders = new SenderPolicy(store, {

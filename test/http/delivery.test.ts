@@ -85,8 +85,11 @@ describe('a message sent over HTTP', () => {
     }, 'the suppression');
     expect(s).toMatchObject({ address: 'nobody@remote.test', reason: 'hard_bounce', message_id: first.json.id });
     expect(s.detail).toMatch(/^550 5\.1\.1 /);
-    const msg = (await api.get(`/v1/messages/${first.json.id}`)).json;
-    expect(msg.timeline.map((e: { type: string }) => e.type)).toContain('bounced');
+    const bounced = await waitFor(async () => {
+      const m = (await api.get(`/v1/messages/${first.json.id}`)).json;
+      return m.timeline.find((e: { type: string }) => e.type === 'bounced');
+    }, 'the bounced event');
+    expect(bounced.detail.reply).toBe(s.detail);
     const again = await api.post('/v1/messages', { from: 'app@example.test', to: 'nobody@remote.test', text: 'y' });
     expect(again.status).toBe(422);
     expect(again.json.error.details.recipients[0]).toMatchObject({
