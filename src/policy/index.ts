@@ -7,4 +7,4 @@ export type { ScanInput, ScanVerdict } from './scanners/index.js';
 export { applyEdits, ContentScanner, scannersFromConfig } from './scanners/index.js';
 export type { SenderVerdict } from './sender.js';
 export { SenderPolicy } from './sender.js';
-export { suppressedReply, suppressionSink } from './suppression.js';
+export { isHardBounce, suppressedReply, suppressionSink } from './suppression.js';
