@@ -18,6 +18,7 @@ export class Metrics {
   private readonly authFailures: Counter;
   private readonly requests: Counter;
   private readonly connections: Counter;
+  private readonly webhookFailures: Counter;
   /** Arrival time of messages still being delivered, for the latency histogram (bounded). */
   private readonly arrivals = new Map<string, number>();
 
@@ -71,6 +72,11 @@ export class Metrics {
       labelNames: ['listener'],
       registers,
     });
+    this.webhookFailures = new Counter({
+      name: 'mailroom_webhook_failures_total',
+      help: 'Webhook deliveries that failed (webhook_failed events)',
+      registers,
+    });
     new Gauge({
       name: 'mailroom_queue_depth',
       help: 'Recipients in the queue by state',
@@ -109,6 +115,9 @@ export class Metrics {
         if (e.type !== 'deferred' && e.messageId) this.arrivals.delete(e.messageId);
         break;
       }
+      case 'webhook_failed':
+        this.webhookFailures.inc();
+        break;
       default:
         break;
     }
