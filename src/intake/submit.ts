@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Limits } from '../config/index.js';
 import type { EventBus } from '../events/index.js';
-import type { RecipientPolicy, SenderVerdict } from '../policy/index.js';
+import type { ContentScanner, RecipientPolicy, SenderVerdict } from '../policy/index.js';
 import { parsePath } from '../smtp/address.js';
 import type { Reply } from '../smtp/reply.js';
-import { MessageBody, receivedHeader, SIZE_EXCEEDED } from '../smtp/server/index.js';
+import { MessageBody, receivedHeader, SIZE_EXCEEDED, scanContent } from '../smtp/server/index.js';
 import type { Spool } from '../spool/index.js';
 import type { NewRecipient, Store } from '../store/index.js';
 
@@ -17,6 +17,8 @@ export interface IntakeDeps {
   policy: RecipientPolicy;
   events: EventBus;
   sign: ((message: Buffer) => Promise<string>) | null;
+  /** The same content scanners as SMTP (rspamd, clamd, milters); null when none is configured. */
+  scan: ContentScanner | null;
   logger: Logger;
 }
 
@@ -116,8 +118,34 @@ export async function submitMessage(deps: IntakeDeps, sub: Submission): Promise<
       await intake.abort();
       return { ok: false, stage: 'message', reply: refused, recipients: outcomes };
     }
-    await sub.beforeCommit?.(intake.id);
     const client = { client: sub.client.ip, listener: sub.client.listener, user: sub.user, tls: tlsText(sub.client) };
+    const scanned = await scanContent(deps.scan, intake, {
+      tx: { from: sub.mailFrom, recipients: [...finals.values()] },
+      conn: {
+        id: 'http',
+        remoteAddress: sub.client.ip,
+        remotePort: 0,
+        localAddress: '',
+        localPort: 0,
+        tls: sub.client.tls,
+      },
+      helo: 'api',
+      user: sub.user,
+      hostname: deps.hostname,
+      events: deps.events,
+      logger: deps.logger,
+      eventFacts: client,
+    });
+    if (scanned.kind === 'refuse') {
+      await intake.abort();
+      return { ok: false, stage: 'message', reply: scanned.reply, recipients: outcomes };
+    }
+    if (scanned.kind === 'discard') {
+      // As over SMTP, a discard looks like an acceptance to the sender.
+      await intake.abort();
+      return { ok: true, id: intake.id, recipients: outcomes.map(({ finals: _f, ...o }) => o) };
+    }
+    await sub.beforeCommit?.(intake.id);
     await intake.commit({
       mailFrom: sub.mailFrom,
       bodyType: '8BITMIME',
@@ -125,7 +153,8 @@ export async function submitMessage(deps: IntakeDeps, sub: Submission): Promise<
       dsnRet: null,
       dsnEnvid: null,
       client,
-      recipients: [...finals.values()],
+      recipients: scanned.recipients,
+      ...(scanned.holdReason ? { holdReason: scanned.holdReason } : {}),
       ...(sub.notBefore !== undefined ? { notBefore: sub.notBefore } : {}),
     });
     deps.events.emit('received', intake.id, {
@@ -134,6 +163,7 @@ export async function submitMessage(deps: IntakeDeps, sub: Submission): Promise<
       recipients: [...finals.values()].map((r) => r.address),
       size: intake.size,
       result: 'queued',
+      ...(scanned.holdReason ? { result: 'held', held: scanned.holdReason } : {}),
     });
   } catch (err) {
     await intake.abort();

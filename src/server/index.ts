@@ -159,6 +159,7 @@ export async function startServer(config: Config, opts: { logger: Logger }): Pro
               policy,
               events,
               sign,
+              scan,
               logger: httpLogger,
             },
           },

@@ -1,3 +1,4 @@
+export { scanContent } from './content-scan.js';
 export type { SmtpListenerOptions } from './listener.js';
 export { SmtpListener } from './listener.js';
 export { MessageBody, SIZE_EXCEEDED, type SubmissionContext } from './message-body.js';
