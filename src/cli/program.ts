@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { aliasCommand } from './alias.js';
+import { apikeyCommand } from './apikey.js';
 import { checkConfigCommand } from './check-config.js';
 import { reportConfigError } from './config-option.js';
 import { dkimCommand } from './dkim.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(queueCommand());
   program.addCommand(dkimCommand());
   program.addCommand(dnsCommand());
+  program.addCommand(apikeyCommand());
   // Settings reach only children made with .command(), not ones added with addCommand, so set it everywhere.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.showHelpAfterError('(add --help for usage)');

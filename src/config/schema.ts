@@ -80,6 +80,8 @@ const listener = z
     protocol: z.enum(listenerProtocols),
     address: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535),
+    /** HTTP listeners only: serve HTTPS with the server's certificate (see `tls`). */
+    tls: z.boolean().optional(),
   })
   .strict();
 
@@ -465,6 +467,17 @@ export const configSchema = z
       .prefault({}),
     /** Checks on mail from other servers (the smtp listener, unauthenticated): see docs/security.md. */
     inbound: inboundSchema(),
+    http: z
+      .object({
+        /** Largest request body; unset: room for a message of limits.messageSize as base64 JSON. */
+        bodyLimit: byteSize.optional(),
+        /** Requests per API key, unless the key has its own limit (`mailroom apikey create --rate`). */
+        rateLimit: rate.default({ count: 600, per: 60_000 }),
+        /** Most messages in one `POST /v1/messages/batch`. */
+        batchSize: z.number().int().min(1).max(500).default(500),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+export { apiKeySenders } from './api-sender.js';
 export { authenticationResults, authservId, removeForgedResults } from './auth-header.js';
 export type { ThrottleDecision } from './auth-throttle.js';
 export { AuthThrottle } from './auth-throttle.js';
@@ -17,3 +18,4 @@ export type { SenderVerdict } from './sender.js';
 export { SenderPolicy } from './sender.js';
 export type { SealKey, SpfOutcome } from './sender-auth.js';
 export { SenderAuthentication } from './sender-auth.js';
+export { isHardBounce, suppressedReply, suppressionSink } from './suppression.js';

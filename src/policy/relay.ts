@@ -2,6 +2,7 @@ import type { CidrSet } from '../net/cidr.js';
 import type { Router } from '../router/index.js';
 import { isRoutingTrick, type Mailbox } from '../smtp/address.js';
 import { type Reply, reply } from '../smtp/reply.js';
+import { suppressedReply } from './suppression.js';
 
 /** Who is asking to send: enough to make relay decisions. */
 export interface ClientIdentity {
@@ -29,6 +30,8 @@ export class RecipientPolicy {
     private readonly postmasterDomain: string,
     /** Domains we are a backup MX for (`relay.domains`): accepted from anyone, delivered to their primary. */
     private readonly backupDomains: ReadonlySet<string> = new Set(),
+    /** Why an address is on the suppression list (null when it is not); checked for authenticated senders. */
+    private readonly suppressed: ((address: string) => Promise<string | null>) | null = null,
   ) {}
 
   /** May this client relay to non-local domains? */
@@ -42,6 +45,11 @@ export class RecipientPolicy {
       given.domain === ''
         ? { ...given, domain: this.postmasterDomain, address: `postmaster@${this.postmasterDomain}` }
         : given;
+    if (client.user !== null && this.suppressed) {
+      // Outgoing mail from our own users and API keys only: a suppression never blocks mail from the outside.
+      const why = await this.suppressed(mailbox.address);
+      if (why) return { ok: false, reply: suppressedReply(why), reason: 'suppressed' };
+    }
     const local = await this.router.localDomain(mailbox.domain);
     if (isRoutingTrick(mailbox) && !(mailbox.sourceRoute.length > 0 && !local && this.mayRelay(client))) {
       return { ok: false, reply: relayDenied, reason: 'routing trick' };

@@ -264,6 +264,7 @@ export class QueueWorker {
         reply: outcome.reply,
         attempts: r.attempts,
         nextAttemptAt: nextAttemptAt ?? null,
+        ...(outcome.remoteMta ? { remoteMta: outcome.remoteMta } : {}),
         ...(outcome.tls ? { tls: outcome.tls } : {}),
       },
       r.address,

@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
+import { HttpListener, Metrics } from '../http/index.js';
 import { ImapListener, StructureIndexer } from '../imap/index.js';
 import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
@@ -18,6 +19,7 @@ import {
   RecipientPolicy,
   SenderPolicy,
   scannersFromConfig,
+  suppressionSink,
 } from '../policy/index.js';
 import { MaildropLocks, Pop3Listener } from '../pop3/index.js';
 import { DsnNotifier, QueueWorker } from '../queue/index.js';
@@ -73,6 +75,9 @@ export async function startServer(
     const timeline = new TimelineSink(store, (err) => logger.error({ err }, 'timeline write failed'));
     events.subscribe(logSink(logger));
     events.subscribe(timeline.sink);
+    const metrics = new Metrics(store);
+    events.subscribe(metrics.sink);
+    events.subscribe(suppressionSink(store, (err) => logger.error({ err }, 'suppression list update failed')));
 
     const router = new Router(store);
     const policy = new RecipientPolicy(
@@ -80,6 +85,7 @@ export async function startServer(
       new CidrSet(config.relay.networks),
       config.domains[0]?.name ?? config.hostname.toLowerCase(),
       new Set(config.relay.domains),
+      async (address) => (await store.findSuppressions([address]))[0]?.reason ?? null,
     );
     const spool = new Spool(store, blobs);
     const senders = new SenderPolicy(store, {
@@ -147,7 +153,53 @@ export async function startServer(
       ? new StructureIndexer(mailboxes, store, logger.child({ component: 'imap' }))
       : null;
     const maildropLocks = new MaildropLocks();
+    const httpListeners: HttpListener[] = [];
+    const sign = (message: Buffer) => signWithActiveKey(message, store);
     for (const l of config.listeners) {
+      if (l.protocol === 'http') {
+        const httpLogger = logger.child({ component: 'http' });
+        const listener = new HttpListener(
+          { address: l.address, port: l.port, tls: l.tls ? tls : null },
+          {
+            config,
+            store,
+            blobs,
+            events,
+            metrics,
+            logger: httpLogger,
+            wakeQueue: () => queue.wake(),
+            intake: {
+              hostname: config.hostname,
+              limits: config.limits,
+              spool,
+              store,
+              policy,
+              events,
+              sign,
+              scan,
+              logger: httpLogger,
+            },
+          },
+        );
+        try {
+          const addr = await listener.listen();
+          httpListeners.push(listener);
+          bound.push({ protocol: l.protocol, ...addr });
+          logger.info(
+            { protocol: l.protocol, address: addr.address, port: addr.port, tls: l.tls === true },
+            'listening',
+          );
+        } catch (err) {
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
+          throw new Error(
+            `cannot listen on ${l.address}:${l.port} for http: ${(err as Error).message}; ` +
+              'free the port or change listeners in the config',
+          );
+        }
+        continue;
+      }
       if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
         const pop3 = new Pop3Listener({
           role: l.protocol,
@@ -169,7 +221,9 @@ export async function startServer(
           bound.push({ protocol: l.protocol, ...addr });
           logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
         } catch (err) {
-          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
           throw new Error(
             `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
               'free the port or change listeners in the config',
@@ -202,7 +256,9 @@ export async function startServer(
           bound.push({ protocol: l.protocol, ...addr });
           logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
         } catch (err) {
-          await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+          await Promise.all(
+            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+          );
           throw new Error(
             `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
               'free the port or change listeners in the config',
@@ -247,7 +303,9 @@ export async function startServer(
         bound.push({ protocol: l.protocol, ...addr });
         logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
       } catch (err) {
-        await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+        await Promise.all(
+          [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
+        );
         throw new Error(
           `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
             'free the port or change listeners in the config',
@@ -267,6 +325,7 @@ export async function startServer(
           [...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.waitIdle(config.shutdown.drainTimeout)),
         );
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
+        await Promise.all(httpListeners.map((h) => h.close()));
         await queue.stop();
         await indexer?.close();
         await transports.cache.close();

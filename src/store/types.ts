@@ -111,9 +111,11 @@ export interface NewMessage {
    * (a policy or scanner verdict), so nothing is delivered until an operator releases it.
    */
   holdReason?: string;
+  /** Scheduled sending: recipients are first due at this time instead of at once. */
+  notBefore?: number;
 }
 
-export interface Message extends Omit<NewMessage, 'recipients' | 'body' | 'holdReason'> {}
+export interface Message extends Omit<NewMessage, 'recipients' | 'body' | 'holdReason' | 'notBefore'> {}
 
 export interface Recipient {
   id: number;
@@ -281,6 +283,85 @@ export interface RateDecision {
   count: number;
   /** When refused: milliseconds until one more would be allowed. */
   retryAfter: number;
+}
+
+/** An HTTP API key; the secret itself is never stored, only its sha256. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** sha256 of the secret, hex. */
+  hash: string;
+  scopes: string[];
+  /** When set, the key may send only from addresses of this domain. */
+  domain: string | null;
+  /** Per-key rate limit such as `100/min`; null uses the configured default. */
+  rateLimit: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** The first response given to an Idempotency-Key. */
+export interface IdempotencyRecord {
+  apiKey: string;
+  key: string;
+  bodyHash: string;
+  status: number;
+  response: string;
+  createdAt: number;
+}
+
+export type SuppressionReason = 'hard_bounce' | 'complaint' | 'manual';
+
+export interface Suppression {
+  /** Lower-case address. */
+  address: string;
+  reason: SuppressionReason;
+  detail: string | null;
+  messageId: string | null;
+  createdAt: number;
+}
+
+/** What the API stores about a message beyond its envelope. */
+export interface MessageMeta {
+  messageId: string;
+  apiKey: string | null;
+  subject: string | null;
+  tags: string[];
+  metadata: Record<string, string>;
+  createdAt: number;
+}
+
+export interface MessageListFilter {
+  /** Messages with at least one recipient in this state (now, or as last recorded on the timeline). */
+  status?: string;
+  recipient?: string;
+  tag?: string;
+  /** Received at or after (epoch ms). */
+  since?: number;
+  /** Received before (epoch ms). */
+  until?: number;
+  /** Continue after this position (from a previous page's `next`). */
+  before?: number;
+  limit: number;
+}
+
+/** One message in a listing: its `received` event, newest first, with its metadata. */
+export interface MessageListItem {
+  /** Position for cursor pagination. */
+  position: number;
+  messageId: string;
+  receivedAt: number;
+  detail: Record<string, unknown>;
+  meta: MessageMeta | null;
+}
+
+/** How many events of one type fell into one time bucket. */
+export interface EventCount {
+  /** Start of the bucket (epoch ms). */
+  bucket: number;
+  type: string;
+  count: number;
 }
 
 /** The durable state of mailroom. */
@@ -492,6 +573,37 @@ export interface Store {
   takeRate(key: string, now: number, windowMs: number, limit: number): Promise<RateDecision>;
   /** Forget counters untouched since `before`; returns how many. */
   pruneRates(before: number): Promise<number>;
+  // HTTP API keys
+  addApiKey(key: Omit<ApiKey, 'lastUsedAt' | 'revokedAt'>): Promise<ApiKey>;
+  /** The key with this secret hash (revoked ones too), or null. */
+  getApiKeyByHash(hash: string): Promise<ApiKey | null>;
+  listApiKeys(): Promise<ApiKey[]>;
+  /** Revoke by id or name; false when no live key matched. */
+  revokeApiKey(idOrName: string, now: number): Promise<boolean>;
+  touchApiKey(id: string, now: number): Promise<void>;
+
+  // idempotency keys
+  getIdempotency(apiKey: string, key: string, since: number): Promise<IdempotencyRecord | null>;
+  /** Store the first response for a key; false when one already exists (a concurrent request won). */
+  putIdempotency(record: IdempotencyRecord): Promise<boolean>;
+  /** Forget records older than `before`; returns how many. */
+  pruneIdempotency(before: number): Promise<number>;
+
+  // suppressions
+  /** Add or refresh a suppression (the address is lower-cased). */
+  addSuppression(s: Omit<Suppression, 'address'> & { address: string }): Promise<Suppression>;
+  /** The suppressions among `addresses` (compared lower-case). */
+  findSuppressions(addresses: string[]): Promise<Suppression[]>;
+  /** In address order; `after` continues from a previous page's last address. */
+  listSuppressions(opts: { limit: number; after?: string }): Promise<Suppression[]>;
+  removeSuppression(address: string): Promise<boolean>;
+
+  // message metadata and listings (HTTP API)
+  putMessageMeta(meta: MessageMeta): Promise<void>;
+  getMessageMeta(messageId: string): Promise<MessageMeta | null>;
+  listMessages(filter: MessageListFilter): Promise<MessageListItem[]>;
+  /** Events of `types` in [from, to), counted per bucket of `bucketMs` starting at `from`. */
+  countEvents(types: string[], from: number, to: number, bucketMs: number): Promise<EventCount[]>;
 }
 
 /** Durable storage for message bodies. Refs are opaque strings. */

@@ -9,7 +9,7 @@ export interface TestServer {
   server: RunningServer;
   dataDir: string;
   /** Port of the first listener of each protocol. */
-  port: (protocol: 'smtp' | 'submission' | 'submissions') => number;
+  port: (protocol: 'smtp' | 'submission' | 'submissions' | 'http') => number;
   stop: () => Promise<void>;
 }
 
@@ -22,22 +22,27 @@ export function tempDir(prefix = 'mailroom-test-'): string {
 
 /**
  * Start an in-process server on free loopback ports with a temporary data directory.
- * `overrides` are merged over a test config (smtp, submission and submissions listeners).
+ * `overrides` are merged over a test config (smtp, submission and submissions listeners);
+ * `opts.http` adds an HTTP API listener (HTTPS with `{ tls: true }`).
  */
 export async function startTestServer(
   overrides: Partial<ConfigInput> = {},
-  opts: { logTo?: NodeJS.WritableStream; now?: () => number } = {},
+  opts: { logTo?: NodeJS.WritableStream; now?: () => number; http?: boolean | { tls: boolean } } = {},
 ): Promise<TestServer> {
   const ownDir = overrides.dataDir === undefined;
   const dataDir = overrides.dataDir ?? tempDir();
+  const listeners = overrides.listeners ?? [
+    { protocol: 'smtp', address: '127.0.0.1', port: 0 },
+    { protocol: 'submission', address: '127.0.0.1', port: 0 },
+    { protocol: 'submissions', address: '127.0.0.1', port: 0 },
+  ];
+  if (opts.http) {
+    const tls = typeof opts.http === 'object' && opts.http.tls;
+    listeners.push({ protocol: 'http', address: '127.0.0.1', port: 0, ...(tls ? { tls: true } : {}) });
+  }
   const config = parseConfig({
     hostname: 'mx.test',
     dataDir,
-    listeners: [
-      { protocol: 'smtp', address: '127.0.0.1', port: 0 },
-      { protocol: 'submission', address: '127.0.0.1', port: 0 },
-      { protocol: 'submissions', address: '127.0.0.1', port: 0 },
-    ],
     domains: [{ name: 'example.test', transport: 'mailbox' }],
     relay: { networks: [] },
     log: { level: 'silent' },
@@ -46,6 +51,7 @@ export async function startTestServer(
     // unless a test turns it on (by passing its own `inbound`).
     inbound: { authentication: { enabled: false } },
     ...overrides,
+    listeners,
   });
   const logger = opts.logTo ? pino({ level: config.log.level }, opts.logTo) : pino({ level: config.log.level });
   const server = await startServer(config, { logger, now: opts.now });

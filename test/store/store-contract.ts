@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { StoreConflictError } from '../../src/store/index.js';
 import { newMessage } from './fixtures.js';
+import { describeApiContract } from './store-contract-api.js';
 import { describeAuthContract } from './store-contract-auth.js';
 import { describeMailboxContract } from './store-contract-mailbox.js';
 import { describeQueueContract, describeQueueProperties } from './store-contract-queue.js';
@@ -33,6 +34,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeMailboxContract(s);
     describeEvents(s);
     describeTrustContract(s);
+    describeApiContract(s);
     describeQueueProperties(makeStore);
   });
 }

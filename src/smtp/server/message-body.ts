@@ -11,7 +11,8 @@ const MAX_SUBMISSION_HEADER = 256 * 1024;
 /** What an authenticated submission adds to the plain path. */
 export interface SubmissionContext {
   user: string;
-  senders: SenderPolicy;
+  /** Who may send as what: users' sender rules over SMTP, key domain rules over HTTP. */
+  senders: Pick<SenderPolicy, 'check'>;
   hostname: string;
   /** DKIM signer: the header field(s) to prepend, '' when the From: domain has no key; null when off. */
   sign: ((message: Buffer) => Promise<string>) | null;

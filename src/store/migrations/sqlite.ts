@@ -237,4 +237,57 @@ CREATE TABLE rate_counters (
 CREATE INDEX rate_counters_updated ON rate_counters (updated_at);
 `,
   },
+  {
+    version: 9,
+    name: 'http api: keys, idempotency, suppressions, message metadata',
+    sql: `
+-- API keys: only the sha256 of the secret is kept (keys are 32 random bytes, so no slow hash is needed).
+CREATE TABLE api_keys (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  hash          TEXT NOT NULL UNIQUE,
+  scopes        TEXT NOT NULL,
+  domain        TEXT,
+  rate_limit    TEXT,
+  created_at    INTEGER NOT NULL,
+  last_used_at  INTEGER,
+  revoked_at    INTEGER
+);
+
+-- Idempotency-Key: the first response to a key, replayed for 24 hours.
+CREATE TABLE idempotency_keys (
+  api_key     TEXT NOT NULL,
+  idem_key    TEXT NOT NULL,
+  body_hash   TEXT NOT NULL,
+  status      INTEGER NOT NULL,
+  response    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (api_key, idem_key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- Addresses mail is never sent to (lower-case): hard bounces, complaints, or added by hand.
+CREATE TABLE suppressions (
+  address     TEXT PRIMARY KEY,
+  reason      TEXT NOT NULL,
+  detail      TEXT,
+  message_id  TEXT,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What the API knows about a message beyond its envelope; outlives the queue entry like the timeline.
+CREATE TABLE message_meta (
+  message_id  TEXT PRIMARY KEY,
+  api_key     TEXT,
+  subject     TEXT,
+  tags        TEXT NOT NULL,
+  metadata    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Stats count events by type over time windows; message listings filter by recipient.
+CREATE INDEX events_type_at ON events (type, at);
+CREATE INDEX events_recipient ON events (recipient, message_id) WHERE recipient IS NOT NULL;
+`,
+  },
 ];

@@ -53,7 +53,7 @@ export class Messages {
             rcpt.orcpt,
             notify,
             state,
-            m.receivedAt,
+            m.notBefore ?? m.receivedAt,
             m.receivedAt,
             m.holdReason ?? null,
           );

@@ -1,6 +1,7 @@
 import { sqliteMigrations } from '../migrations/sqlite.js';
 import type {
   Alias,
+  ApiKey,
   AuthFailureCount,
   AuthFailureEntry,
   CopyResult,
@@ -9,14 +10,19 @@ import type {
   DkimKey,
   Domain,
   DomainTransport,
+  EventCount,
   ExpungeResult,
   FlagChange,
   FlagChangeResult,
   GreylistEntry,
+  IdempotencyRecord,
   Mailbox,
   MailboxMessage,
   MailboxUsage,
   Message,
+  MessageListFilter,
+  MessageListItem,
+  MessageMeta,
   NewEvent,
   NewMailboxMessage,
   NewMessage,
@@ -29,9 +35,11 @@ import type {
   RecipientState,
   Store,
   StoredEvent,
+  Suppression,
   User,
 } from '../types.js';
 import { Accounts, type NewUserOptions } from './accounts.js';
+import { ApiKeys } from './api-keys.js';
 import { AuthFailures } from './auth-failures.js';
 import { Db } from './db.js';
 import { DkimKeys, type NewDkimKey } from './dkim.js';
@@ -39,10 +47,12 @@ import { Events } from './events.js';
 import { Grants } from './grants.js';
 import { MailboxChanges } from './mailbox-changes.js';
 import { Mailboxes } from './mailboxes.js';
+import { MessageMetas } from './message-meta.js';
 import { Messages } from './messages.js';
 import { appliedVersions, runMigrations } from './migrate.js';
 import { Queue } from './queue.js';
 import { QueueTools } from './queue-tools.js';
+import { Suppressions } from './suppressions.js';
 import { TrustState } from './trust.js';
 
 /** Connection settings as SQLite reports them, for diagnostics and tests. */
@@ -72,6 +82,9 @@ export class SqliteStore implements Store {
   private readonly queueTools: QueueTools;
   private readonly mailboxChanges: MailboxChanges;
   private readonly trust: TrustState;
+  private readonly apiKeys: ApiKeys;
+  private readonly suppressions: Suppressions;
+  private readonly metas: MessageMetas;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -87,6 +100,9 @@ export class SqliteStore implements Store {
     this.queueTools = new QueueTools(this.db);
     this.mailboxChanges = new MailboxChanges(this.db);
     this.trust = new TrustState(this.db);
+    this.apiKeys = new ApiKeys(this.db);
+    this.suppressions = new Suppressions(this.db);
+    this.metas = new MessageMetas(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -460,5 +476,77 @@ export class SqliteStore implements Store {
 
   async pruneRates(before: number): Promise<number> {
     return this.trust.pruneRates(before);
+  }
+
+  // HTTP API keys
+
+  async addApiKey(key: Omit<ApiKey, 'lastUsedAt' | 'revokedAt'>): Promise<ApiKey> {
+    return this.apiKeys.add(key);
+  }
+
+  async getApiKeyByHash(hash: string): Promise<ApiKey | null> {
+    return this.apiKeys.byHash(hash);
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return this.apiKeys.list();
+  }
+
+  async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
+    return this.apiKeys.revoke(idOrName, now);
+  }
+
+  async touchApiKey(id: string, now: number): Promise<void> {
+    this.apiKeys.touch(id, now);
+  }
+
+  // idempotency keys
+
+  async getIdempotency(apiKey: string, key: string, since: number): Promise<IdempotencyRecord | null> {
+    return this.apiKeys.getIdempotency(apiKey, key, since);
+  }
+
+  async putIdempotency(record: IdempotencyRecord): Promise<boolean> {
+    return this.apiKeys.putIdempotency(record);
+  }
+
+  async pruneIdempotency(before: number): Promise<number> {
+    return this.apiKeys.pruneIdempotency(before);
+  }
+
+  // suppressions
+
+  async addSuppression(s: Suppression): Promise<Suppression> {
+    return this.suppressions.add(s);
+  }
+
+  async findSuppressions(addresses: string[]): Promise<Suppression[]> {
+    return this.suppressions.find(addresses);
+  }
+
+  async listSuppressions(opts: { limit: number; after?: string }): Promise<Suppression[]> {
+    return this.suppressions.list(opts.limit, opts.after);
+  }
+
+  async removeSuppression(address: string): Promise<boolean> {
+    return this.suppressions.remove(address);
+  }
+
+  // message metadata and listings
+
+  async putMessageMeta(meta: MessageMeta): Promise<void> {
+    this.metas.put(meta);
+  }
+
+  async getMessageMeta(messageId: string): Promise<MessageMeta | null> {
+    return this.metas.get(messageId);
+  }
+
+  async listMessages(filter: MessageListFilter): Promise<MessageListItem[]> {
+    return this.metas.list(filter);
+  }
+
+  async countEvents(types: string[], from: number, to: number, bucketMs: number): Promise<EventCount[]> {
+    return this.metas.countEvents(types, from, to, bucketMs);
   }
 }
