@@ -52,7 +52,9 @@ export class SmtpConnection {
   /** Send the greeting (after the pregreet wait, when configured). */
   start(): void {
     if (this.opts.greetDelay > 0) {
-      const timer = setTimeout(() => this.greet(), this.opts.greetDelay);
+      // setImmediate: input that arrived while the event loop was busy is read (poll phase) before the
+      // greeting decides, so an early talker is caught even when the timer fires late.
+      const timer = setTimeout(() => setImmediate(() => this.greet()), this.opts.greetDelay);
       this.socket.once('close', () => clearTimeout(timer));
     } else {
       this.greet();
