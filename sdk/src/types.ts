@@ -49,7 +49,7 @@ export interface SendResult {
 export interface ErrorBody {
   code: string;
   message: string;
-  details?: unknown;
+  details: unknown;
 }
 
 /** One item of a batch answer: a 202 result or the error it would have had alone. */

@@ -4,3 +4,4 @@ export { generateApiKey, hashApiKey, SCOPES, type Scope } from './keys.js';
 export { HttpListener } from './listener.js';
 export { Metrics } from './metrics.js';
 export { parseRate, RateLimiter } from './rate-limit.js';
+export * as apiSchemas from './schemas.js';
