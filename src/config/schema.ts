@@ -475,6 +475,24 @@ export const configSchema = z
         rateLimit: rate.default({ count: 600, per: 60_000 }),
         /** Most messages in one `POST /v1/messages/batch`. */
         batchSize: z.number().int().min(1).max(500).default(500),
+        /** Webhook deliveries (docs/api.md "Webhooks"). */
+        webhooks: z
+          .object({
+            /** How long one POST to an endpoint may take. */
+            timeout: duration.default(10_000),
+            /** Delays between attempts; the last one repeats until `maxAge`. */
+            retry: z.array(duration).min(1).default([30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000]),
+            /** A delivery whose retries would go past this is marked failed. */
+            maxAge: duration.default(3 * 86_400_000),
+            /** Disable an endpoint after this many deliveries in a row failed ... */
+            disableAfterFailures: z.number().int().min(1).default(5),
+            /** ... or after it has failed every attempt for this long. */
+            disableAfter: duration.default(86_400_000),
+            /** How often due deliveries are looked for. */
+            poll: duration.default(1_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -322,6 +322,39 @@ export interface Suppression {
   createdAt: number;
 }
 
+/** Where events are POSTed (HTTP API webhooks). */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  /** Event types sent, or ['*'] for all. */
+  events: string[];
+  /** `whsec_` followed by the base64 signing key. */
+  secret: string;
+  enabled: boolean;
+  /** Deliveries in a row that ran out of retries. */
+  failureCount: number;
+  /** First failed attempt since the last success, or null. */
+  failingSince: number | null;
+  createdAt: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event for one endpoint, and how sending it went. */
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  /** The JSON body sent. */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** What the API stores about a message beyond its envelope. */
 export interface MessageMeta {
   messageId: string;
@@ -604,6 +637,33 @@ export interface Store {
   listMessages(filter: MessageListFilter): Promise<MessageListItem[]>;
   /** Events of `types` in [from, to), counted per bucket of `bucketMs` starting at `from`. */
   countEvents(types: string[], from: number, to: number, bucketMs: number): Promise<EventCount[]>;
+
+  // webhooks
+  addWebhook(endpoint: WebhookEndpoint): Promise<void>;
+  /** In creation order. */
+  listWebhooks(): Promise<WebhookEndpoint[]>;
+  getWebhook(id: string): Promise<WebhookEndpoint | null>;
+  /** Remove an endpoint with its deliveries. */
+  deleteWebhook(id: string): Promise<boolean>;
+  setWebhookHealth(
+    id: string,
+    health: Pick<WebhookEndpoint, 'enabled' | 'failureCount' | 'failingSince'>,
+  ): Promise<void>;
+  addWebhookDeliveries(deliveries: WebhookDelivery[]): Promise<void>;
+  /** Newest first; `before` continues from a previous page's last id. */
+  listWebhookDeliveries(
+    endpointId: string,
+    opts: { limit: number; status?: WebhookDeliveryStatus; before?: string },
+  ): Promise<WebhookDelivery[]>;
+  getWebhookDelivery(id: string): Promise<WebhookDelivery | null>;
+  /** Pending deliveries of enabled endpoints whose next attempt is at or before `now`, oldest first. */
+  dueWebhookDeliveries(now: number, limit: number): Promise<WebhookDelivery[]>;
+  updateWebhookDelivery(
+    id: string,
+    change: Pick<WebhookDelivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'updatedAt'>,
+  ): Promise<void>;
+  /** Make failed deliveries of an endpoint (or just `deliveryId`) pending again, due at `now`; returns how many. */
+  requeueWebhookDeliveries(endpointId: string, deliveryId: string | null, now: number): Promise<number>;
 }
 
 /** Durable storage for message bodies. Refs are opaque strings. */

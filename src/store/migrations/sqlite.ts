@@ -290,4 +290,37 @@ CREATE INDEX events_type_at ON events (type, at);
 CREATE INDEX events_recipient ON events (recipient, message_id) WHERE recipient IS NOT NULL;
 `,
   },
+  {
+    version: 10,
+    name: 'webhooks: endpoints and their deliveries',
+    sql: `
+-- Webhook endpoints: events (JSON list of types, or ["*"]) are POSTed to url, signed with secret.
+CREATE TABLE webhook_endpoints (
+  id             TEXT PRIMARY KEY,
+  url            TEXT NOT NULL,
+  events         TEXT NOT NULL,
+  secret         TEXT NOT NULL,
+  enabled        INTEGER NOT NULL,
+  failure_count  INTEGER NOT NULL,
+  failing_since  INTEGER,
+  created_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per event per endpoint, written when the event is emitted, so a restart loses nothing.
+CREATE TABLE webhook_deliveries (
+  id               TEXT PRIMARY KEY,
+  endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+  payload          TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  attempts         INTEGER NOT NULL,
+  next_attempt_at  INTEGER,
+  last_status      INTEGER,
+  last_error       TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+`,
+  },
 ];

@@ -37,6 +37,9 @@ import type {
   StoredEvent,
   Suppression,
   User,
+  WebhookDelivery,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
 } from '../types.js';
 import { Accounts, type NewUserOptions } from './accounts.js';
 import { ApiKeys } from './api-keys.js';
@@ -54,6 +57,7 @@ import { Queue } from './queue.js';
 import { QueueTools } from './queue-tools.js';
 import { Suppressions } from './suppressions.js';
 import { TrustState } from './trust.js';
+import { Webhooks } from './webhooks.js';
 
 /** Connection settings as SQLite reports them, for diagnostics and tests. */
 export interface SqlitePragmas {
@@ -85,6 +89,7 @@ export class SqliteStore implements Store {
   private readonly apiKeys: ApiKeys;
   private readonly suppressions: Suppressions;
   private readonly metas: MessageMetas;
+  private readonly webhooks: Webhooks;
 
   /** Open the database file at `path` (created if missing), or ':memory:'. Call migrate() before use. */
   constructor(readonly path: string) {
@@ -103,6 +108,7 @@ export class SqliteStore implements Store {
     this.apiKeys = new ApiKeys(this.db);
     this.suppressions = new Suppressions(this.db);
     this.metas = new MessageMetas(this.db);
+    this.webhooks = new Webhooks(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -548,5 +554,60 @@ export class SqliteStore implements Store {
 
   async countEvents(types: string[], from: number, to: number, bucketMs: number): Promise<EventCount[]> {
     return this.metas.countEvents(types, from, to, bucketMs);
+  }
+
+  // webhooks
+
+  async addWebhook(endpoint: WebhookEndpoint): Promise<void> {
+    return this.webhooks.add(endpoint);
+  }
+
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    return this.webhooks.list();
+  }
+
+  async getWebhook(id: string): Promise<WebhookEndpoint | null> {
+    return this.webhooks.get(id);
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.webhooks.remove(id);
+  }
+
+  async setWebhookHealth(
+    id: string,
+    health: Pick<WebhookEndpoint, 'enabled' | 'failureCount' | 'failingSince'>,
+  ): Promise<void> {
+    return this.webhooks.setHealth(id, health);
+  }
+
+  async addWebhookDeliveries(deliveries: WebhookDelivery[]): Promise<void> {
+    return this.webhooks.addDeliveries(deliveries);
+  }
+
+  async listWebhookDeliveries(
+    endpointId: string,
+    opts: { limit: number; status?: WebhookDeliveryStatus; before?: string },
+  ): Promise<WebhookDelivery[]> {
+    return this.webhooks.listDeliveries(endpointId, opts);
+  }
+
+  async getWebhookDelivery(id: string): Promise<WebhookDelivery | null> {
+    return this.webhooks.getDelivery(id);
+  }
+
+  async dueWebhookDeliveries(now: number, limit: number): Promise<WebhookDelivery[]> {
+    return this.webhooks.due(now, limit);
+  }
+
+  async updateWebhookDelivery(
+    id: string,
+    change: Pick<WebhookDelivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'updatedAt'>,
+  ): Promise<void> {
+    return this.webhooks.update(id, change);
+  }
+
+  async requeueWebhookDeliveries(endpointId: string, deliveryId: string | null, now: number): Promise<number> {
+    return this.webhooks.requeue(endpointId, deliveryId, now);
   }
 }
