@@ -12,6 +12,7 @@ import { readRoutes } from './routes/read.js';
 import { sendRoutes } from './routes/send.js';
 import { statsRoutes } from './routes/stats.js';
 import { suppressionRoutes } from './routes/suppressions.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -62,6 +63,7 @@ export function buildApp(deps: ApiDeps, tls: TlsMaterial | null): { app: Fastify
   queueRoutes(routes, deps);
   statsRoutes(routes, deps);
   suppressionRoutes(routes, deps);
+  webhookRoutes(routes, deps);
 
   let doc: Record<string, unknown> | null = null;
   const document = () => {

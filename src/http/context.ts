@@ -4,6 +4,7 @@ import type { EventBus } from '../events/index.js';
 import type { IntakeDeps } from '../intake/index.js';
 import type { BlobStore, Store } from '../store/index.js';
 import type { Metrics } from './metrics.js';
+import type { WebhookService } from './webhooks/index.js';
 
 /** Everything the API's handlers need, handed in by the server. */
 export interface ApiDeps {
@@ -17,4 +18,6 @@ export interface ApiDeps {
   /** Wake the queue after operations that make recipients due. */
   wakeQueue: () => void;
   now?: () => number;
+  /** Webhook deliveries; told when endpoints change. */
+  webhooks?: WebhookService;
 }

@@ -5,3 +5,4 @@ export { HttpListener } from './listener.js';
 export { Metrics } from './metrics.js';
 export { parseRate, RateLimiter } from './rate-limit.js';
 export * as apiSchemas from './schemas.js';
+export { WebhookService, type WebhookSettings } from './webhooks/index.js';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 
 /** What an API key may do; `admin` may do everything. */
-export const SCOPES = ['send', 'read', 'queue', 'suppressions', 'admin'] as const;
+export const SCOPES = ['send', 'read', 'queue', 'suppressions', 'admin', 'webhooks'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** A new key: the secret shown once, and its id and hash for the store. */

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { signWithActiveKey } from '../dkim/index.js';
 import { resolverFromConfig, secureResolverFromConfig } from '../dns/index.js';
 import { EventBus, logSink, TimelineSink } from '../events/index.js';
-import { HttpListener, Metrics } from '../http/index.js';
+import { HttpListener, Metrics, WebhookService } from '../http/index.js';
 import { ImapListener, StructureIndexer } from '../imap/index.js';
 import { MailboxService } from '../mailbox/index.js';
 import { CidrSet } from '../net/cidr.js';
@@ -78,6 +78,8 @@ export async function startServer(
     const metrics = new Metrics(store);
     events.subscribe(metrics.sink);
     events.subscribe(suppressionSink(store, (err) => logger.error({ err }, 'suppression list update failed')));
+    const webhooks = new WebhookService(store, events, config.http.webhooks, logger.child({ component: 'webhooks' }));
+    events.subscribe(webhooks.sink);
 
     const router = new Router(store);
     const policy = new RecipientPolicy(
@@ -168,6 +170,7 @@ export async function startServer(
             metrics,
             logger: httpLogger,
             wakeQueue: () => queue.wake(),
+            webhooks,
             intake: {
               hostname: config.hostname,
               limits: config.limits,
@@ -313,6 +316,7 @@ export async function startServer(
       }
     }
     queue.start();
+    webhooks.start();
 
     let stopping: Promise<void> | null = null;
     const stop = (reason = 'shutdown') => {
@@ -327,6 +331,7 @@ export async function startServer(
         await Promise.all([...smtpListeners, ...pop3Listeners, ...imapListeners].map((s) => s.close()));
         await Promise.all(httpListeners.map((h) => h.close()));
         await queue.stop();
+        await webhooks.stop();
         await indexer?.close();
         await transports.cache.close();
         await timeline.flush();
