@@ -13,6 +13,7 @@ import { describeMailboxContract } from './store-contract-mailbox.js';
 import { describeQueueContract, describeQueueProperties } from './store-contract-queue.js';
 import { describeQueueToolsContract } from './store-contract-queue-tools.js';
 import { describeTrustContract } from './store-contract-trust.js';
+import { describeWebhookContract } from './store-contract-webhooks.js';
 
 /** Register the whole contract suite for one Store implementation. */
 export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
@@ -35,6 +36,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeEvents(s);
     describeTrustContract(s);
     describeApiContract(s);
+    describeWebhookContract(s);
     describeQueueProperties(makeStore);
   });
 }
