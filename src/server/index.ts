@@ -78,7 +78,13 @@ export async function startServer(
     const metrics = new Metrics(store);
     events.subscribe(metrics.sink);
     events.subscribe(suppressionSink(store, (err) => logger.error({ err }, 'suppression list update failed')));
-    const webhooks = new WebhookService(store, events, config.http.webhooks, logger.child({ component: 'webhooks' }));
+    const webhooks = new WebhookService(
+      store,
+      events,
+      config.http.webhooks,
+      logger.child({ component: 'webhooks' }),
+      opts.now,
+    );
     events.subscribe(webhooks.sink);
 
     const router = new Router(store);
