@@ -38,6 +38,7 @@ export class WebhookService {
   private timer: NodeJS.Timeout | null = null;
   private tick: Promise<void> | null = null;
   private stopped = true;
+  private lastIdAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -57,7 +58,7 @@ export class WebhookService {
         const at = this.now();
         await this.store.addWebhookDeliveries(
           targets.map((ep) => ({
-            id: `msg_${newQueueId(at)}`,
+            id: this.nextId(at),
             endpointId: ep.id,
             payload,
             status: 'pending',
@@ -140,6 +141,12 @@ export class WebhookService {
     this.timer.unref();
   }
 
+  /** Delivery ids sort in the order events were emitted, even within one millisecond. */
+  private nextId(at: number): string {
+    this.lastIdAt = Math.max(at, this.lastIdAt + 1);
+    return `msg_${newQueueId(this.lastIdAt)}`;
+  }
+
   private cachedEndpoints(): Promise<WebhookEndpoint[]> {
     this.endpoints ??= this.store.listWebhooks();
     return this.endpoints;
@@ -171,7 +178,14 @@ export class WebhookService {
     }
     const now = this.now();
     const attempts = d.attempts + 1;
+    // The endpoint's health is written before the delivery, so a log that shows the result
+    // never shows stale health.
     if (error === null) {
+      if (ep.failureCount > 0 || ep.failingSince !== null) {
+        await this.store.setWebhookHealth(ep.id, { enabled: true, failureCount: 0, failingSince: null });
+        ep.failureCount = 0;
+        ep.failingSince = null;
+      }
       await this.store.updateWebhookDelivery(d.id, {
         status: 'delivered',
         attempts,
@@ -180,22 +194,9 @@ export class WebhookService {
         lastError: null,
         updatedAt: now,
       });
-      if (ep.failureCount > 0 || ep.failingSince !== null) {
-        await this.store.setWebhookHealth(ep.id, { enabled: true, failureCount: 0, failingSince: null });
-        ep.failureCount = 0;
-        ep.failingSince = null;
-      }
       return;
     }
     const delay = nextDelay(attempts, this.settings);
-    await this.store.updateWebhookDelivery(d.id, {
-      status: delay === null ? 'failed' : 'pending',
-      attempts,
-      nextAttemptAt: delay === null ? null : now + delay,
-      lastStatus: status,
-      lastError: error,
-      updatedAt: now,
-    });
     ep.failingSince ??= started;
     if (delay === null) ep.failureCount += 1;
     const disable =
@@ -205,6 +206,14 @@ export class WebhookService {
       enabled: ep.enabled,
       failureCount: ep.failureCount,
       failingSince: ep.failingSince,
+    });
+    await this.store.updateWebhookDelivery(d.id, {
+      status: delay === null ? 'failed' : 'pending',
+      attempts,
+      nextAttemptAt: delay === null ? null : now + delay,
+      lastStatus: status,
+      lastError: error,
+      updatedAt: now,
     });
     if (disable) {
       this.changed();
