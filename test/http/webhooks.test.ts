@@ -138,3 +138,23 @@ describe('managing endpoints', () => {
     expect((await apiClient(t, null).get('/v1/webhooks')).status).toBe(401);
   });
 });
+
+describe('OpenAPI', () => {
+  it('describes the webhook endpoints from their zod schemas', async () => {
+    const doc = (await apiClient(t, null).get('/openapi.json')).json;
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/webhooks',
+        '/v1/webhooks/{id}',
+        '/v1/webhooks/{id}/deliveries',
+        '/v1/webhooks/{id}/replay',
+      ]),
+    );
+    const create = doc.paths['/v1/webhooks'].post;
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(['url', 'events']);
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403']));
+    expect(doc.paths['/v1/webhooks/{id}/replay'].post.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'delivery']),
+    );
+  });
+});
