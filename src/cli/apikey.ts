@@ -17,7 +17,7 @@ export function apikeyCommand(): Command {
     .command('create')
     .description('create a key; it is printed once and only its hash is stored')
     .requiredOption('--name <name>', 'a name to recognise the key by, e.g. ci')
-    .option('--scopes <list>', 'comma-separated: send, read, queue, suppressions, admin', 'send')
+    .option('--scopes <list>', 'comma-separated: send, read, queue, suppressions, webhooks, admin', 'send')
     .option('--domain <domain>', 'the key may send only from this domain (and its subdomains)')
     .option('--rate <rate>', 'its own rate limit, e.g. 100/min (default: http.rateLimit)')
     .option('--json', 'print JSON for scripts')
