@@ -19,6 +19,7 @@ export class Metrics {
   private readonly requests: Counter;
   private readonly connections: Counter;
   private readonly webhookFailures: Counter;
+  private readonly webhookAttempts: Counter;
   /** Arrival time of messages still being delivered, for the latency histogram (bounded). */
   private readonly arrivals = new Map<string, number>();
 
@@ -75,6 +76,12 @@ export class Metrics {
     this.webhookFailures = new Counter({
       name: 'mailroom_webhook_failures_total',
       help: 'Webhook deliveries that failed (webhook_failed events)',
+      registers,
+    });
+    this.webhookAttempts = new Counter({
+      name: 'mailroom_webhook_attempts_total',
+      help: 'Webhook POSTs by result (delivered, retry, failed)',
+      labelNames: ['result'],
       registers,
     });
     new Gauge({
@@ -136,5 +143,10 @@ export class Metrics {
   /** One connection accepted on a listener. */
   connection(listener: string): void {
     this.connections.inc({ listener });
+  }
+
+  /** One webhook POST: delivered, to be retried, or failed for good. */
+  webhookAttempt(result: 'delivered' | 'retry' | 'failed'): void {
+    this.webhookAttempts.inc({ result });
   }
 }

@@ -84,6 +84,7 @@ export async function startServer(
       config.http.webhooks,
       logger.child({ component: 'webhooks' }),
       opts.now,
+      (result) => metrics.webhookAttempt(result),
     );
     events.subscribe(webhooks.sink);
 

@@ -73,6 +73,9 @@ describe('retries', () => {
       failure_count: 0,
       failing_since: null,
     });
+    const metrics = await apiClient(t, null).get('/metrics');
+    expect(metrics.text).toMatch(/mailroom_webhook_attempts_total\{result="retry"\} [2-9]/);
+    expect(metrics.text).toMatch(/mailroom_webhook_attempts_total\{result="delivered"\} [1-9]/);
   });
 
   it('records a refused connection as an error and keeps retrying', async () => {

@@ -46,6 +46,8 @@ export class WebhookService {
     private readonly settings: WebhookSettings,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** Told the result of every attempt (metrics). */
+    private readonly onAttempt: (result: 'delivered' | 'retry' | 'failed') => void = () => {},
   ) {}
 
   /** The event bus sink: writes delivery rows, then wakes the loop. */
@@ -194,6 +196,7 @@ export class WebhookService {
         lastError: null,
         updatedAt: now,
       });
+      this.onAttempt('delivered');
       return;
     }
     const delay = nextDelay(attempts, this.settings);
@@ -215,6 +218,7 @@ export class WebhookService {
       lastError: error,
       updatedAt: now,
     });
+    this.onAttempt(delay === null ? 'failed' : 'retry');
     if (disable) {
       this.changed();
       this.logger.warn({ endpoint: ep.id, url: ep.url, failures: ep.failureCount }, 'webhook endpoint disabled');
