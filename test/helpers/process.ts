@@ -9,6 +9,20 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 
 /** A free loopback TCP port (bound and released; good enough for tests on one machine). */
 export async function freePort(): Promise<number> {
+  // The kernel may hand the same ephemeral port to two probes in a row once the first is closed; a test
+  // that asks for several ports (listeners that bind later) must never get one twice.
+  for (;;) {
+    const port = await probePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+const handedOut = new Set<number>();
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpClientError } from '../../src/smtp/client/index.js';
 import { waitFor } from '../helpers/mail.js';
+import { freePort } from '../helpers/process.js';
 import { tempDir } from '../helpers/server.js';
 import { connect, envelope, message } from './helpers.js';
 
@@ -19,14 +20,6 @@ interface Sink {
   port: number;
   /** Dumped transactions (smtp-sink's X- headers, then the message), LF line ends. */
   dumps(count: number): Promise<string[]>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 async function startSink(flags: string[] = []): Promise<Sink> {
