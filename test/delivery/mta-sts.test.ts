@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -6,10 +5,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../src/dns/index.js';
 import { MtaStsPolicies, mxMatches, parsePolicy } from '../../src/transports/mta-sts.js';
+import { makeTestCerts } from '../helpers/certs.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { mailboxTexts, relayThrough, waitFor } from '../helpers/mail.js';
 import { freePort } from '../helpers/process.js';
-import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // MTA-STS (RFC 8461) against real sockets: a policy server on 127.0.0.8 with a certificate from a
 // test CA, and two peer mailrooms as MX hosts: mx.far.test (127.0.0.12) with a valid certificate from
@@ -32,48 +32,6 @@ const policies: Record<string, string> = {
   'mta-sts.trial.test': 'version: STSv1\r\nmode: testing\r\nmx: mx.far.test\r\nmax_age: 86400\r\n',
 };
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
-}
-
-/** A key and a certificate for `names`, signed by the test CA. */
-function leaf(file: string, names: string[]): { cert: string; key: string } {
-  fs.writeFileSync(
-    path.join(certs, `${file}.ext`),
-    `basicConstraints=CA:FALSE\nsubjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`,
-  );
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${file}.key`,
-    '-out',
-    `${file}.csr`,
-    '-subj',
-    `/CN=${names[0]}`,
-  );
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    `${file}.csr`,
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    `${file}.ext`,
-    '-out',
-    `${file}.pem`,
-  );
-  return { cert: path.join(certs, `${file}.pem`), key: path.join(certs, `${file}.key`) };
-}
-
 async function delivered(t: TestServer, to: string, subject: string): Promise<void> {
   await waitFor(async () => (await mailboxTexts(t, to)).find((m) => m.includes(subject)), `delivery of "${subject}"`);
 }
@@ -87,25 +45,14 @@ async function deferred(id: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  certs = tempDir('mailroom-mta-sts-');
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mailroom test CA',
-  );
+  const made = makeTestCerts('mailroom-mta-sts-');
+  certs = made.dir;
+  const leaf = made.leaf;
   const policyCert = leaf('policy', [...Object.keys(policies), 'mta-sts.cache.test']);
-  const mxCert = leaf('mx', ['mx.far.test']);
-  const otherCert = leaf('other', ['other.test']);
+  const { cert, key } = leaf('mx', ['mx.far.test']);
+  const mxCert = { cert, key };
+  const other = leaf('other', ['other.test']);
+  const otherCert = { cert: other.cert, key: other.key };
 
   webPort = await freePort();
   web = https.createServer(
