@@ -163,6 +163,28 @@ export async function startServer(
       : null;
     const maildropLocks = new MaildropLocks();
     const httpListeners: HttpListener[] = [];
+    /** Bind one listener; if its port is taken, close every listener bound so far and say what to do. */
+    const bind = async <T extends { listen(): Promise<{ address: string; port: number }> }>(
+      l: { protocol: (typeof bound)[number]['protocol']; address: string; port: number },
+      listener: T,
+      into: T[],
+      logged: Record<string, unknown> = {},
+    ): Promise<void> => {
+      try {
+        const addr = await listener.listen();
+        into.push(listener);
+        bound.push({ protocol: l.protocol, ...addr });
+        logger.info({ protocol: l.protocol, address: addr.address, port: addr.port, ...logged }, 'listening');
+      } catch (err) {
+        await Promise.all(
+          [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((x) => x.close()),
+        );
+        throw new Error(
+          `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
+            'free the port or change listeners in the config',
+        );
+      }
+    };
     const sign = (message: Buffer) => signWithActiveKey(message, store);
     for (const l of config.listeners) {
       if (l.protocol === 'http') {
@@ -191,23 +213,7 @@ export async function startServer(
             },
           },
         );
-        try {
-          const addr = await listener.listen();
-          httpListeners.push(listener);
-          bound.push({ protocol: l.protocol, ...addr });
-          logger.info(
-            { protocol: l.protocol, address: addr.address, port: addr.port, tls: l.tls === true },
-            'listening',
-          );
-        } catch (err) {
-          await Promise.all(
-            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
-          );
-          throw new Error(
-            `cannot listen on ${l.address}:${l.port} for http: ${(err as Error).message}; ` +
-              'free the port or change listeners in the config',
-          );
-        }
+        await bind(l, listener, httpListeners, { tls: l.tls === true });
         continue;
       }
       if (l.protocol === 'pop3' || l.protocol === 'pop3s') {
@@ -225,20 +231,7 @@ export async function startServer(
           pop3: config.pop3,
           logger: logger.child({ component: 'pop3' }),
         });
-        try {
-          const addr = await pop3.listen();
-          pop3Listeners.push(pop3);
-          bound.push({ protocol: l.protocol, ...addr });
-          logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
-        } catch (err) {
-          await Promise.all(
-            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
-          );
-          throw new Error(
-            `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
-              'free the port or change listeners in the config',
-          );
-        }
+        await bind(l, pop3, pop3Listeners);
         continue;
       }
       if (l.protocol === 'imap' || l.protocol === 'imaps') {
@@ -260,20 +253,7 @@ export async function startServer(
             plaintextOnLoopback: config.imap.plaintextOnLoopback,
           },
         });
-        try {
-          const addr = await imap.listen();
-          imapListeners.push(imap);
-          bound.push({ protocol: l.protocol, ...addr });
-          logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
-        } catch (err) {
-          await Promise.all(
-            [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
-          );
-          throw new Error(
-            `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
-              'free the port or change listeners in the config',
-          );
-        }
+        await bind(l, imap, imapListeners);
         continue;
       }
       if (!SMTP_ROLES.includes(l.protocol)) {
@@ -307,20 +287,7 @@ export async function startServer(
           inbound,
         },
       });
-      try {
-        const addr = await listener.listen();
-        smtpListeners.push(listener);
-        bound.push({ protocol: l.protocol, ...addr });
-        logger.info({ protocol: l.protocol, address: addr.address, port: addr.port }, 'listening');
-      } catch (err) {
-        await Promise.all(
-          [...smtpListeners, ...pop3Listeners, ...imapListeners, ...httpListeners].map((s) => s.close()),
-        );
-        throw new Error(
-          `cannot listen on ${l.address}:${l.port} for ${l.protocol}: ${(err as Error).message}; ` +
-            'free the port or change listeners in the config',
-        );
-      }
+      await bind(l, listener, smtpListeners);
     }
     queue.start();
     webhooks.start();
